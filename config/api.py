@@ -1,0 +1,116 @@
+"""The JSON API under /api/v1/: one NinjaAPI, the apps' routers, and the single place
+where errors become `{"code", "message", "details"}` responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from allauth.headless.contrib.ninja.security import x_session_token_auth
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import django_auth
+
+from marketplace.api import router as marketplace_router
+from marketplace.errors import DomainError, ErrorCode
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Xunhuan API",
+    version="1",
+    description="The JSON API of the Xunhuan second-hand marketplace.",
+    urls_namespace="api-v1",
+    auth=[x_session_token_auth, django_auth],
+)
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "details": details or {}}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return error_response(request, exc.http_status, str(exc.code), exc.message, exc.details)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return error_response(
+        request, 422, ErrorCode.VALIDATION_ERROR, _("The request is not valid."), {"errors": exc.errors}
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(request, 401, ErrorCode.UNAUTHENTICATED, _("Log in to use this endpoint."))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, ErrorCode.NOT_FOUND, _("Not found."))
+
+
+@api.exception_handler(DjangoPermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: DjangoPermissionDenied) -> HttpResponse:
+    return error_response(request, 403, ErrorCode.PERMISSION_DENIED, _("You may not do this."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {
+        401: ErrorCode.UNAUTHENTICATED,
+        403: ErrorCode.PERMISSION_DENIED,
+        404: ErrorCode.NOT_FOUND,
+        409: ErrorCode.CONFLICT,
+        429: ErrorCode.RATE_LIMITED,
+    }.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
+    return error_response(request, exc.status_code, code, str(exc.message))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if settings.DEBUG:
+        raise exc
+    logger.exception("Unhandled API error", exc_info=exc)
+    return error_response(request, 500, ErrorCode.SERVER_ERROR, _("Something went wrong on our side."))
+
+
+class HealthOut(Schema):
+    status: str
+    database: str
+    broker: str
+    search: str
+
+
+def broker_label() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.CELERY_BROKER_URL:
+        return "eager"
+    return str(settings.CELERY_BROKER_URL).split("://", 1)[0]
+
+
+def search_label() -> str:
+    return "elasticsearch" if settings.ELASTICSEARCH_URL else "database"
+
+
+@api.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None, tags=["health"])
+def health(request: HttpRequest) -> Status[dict[str, str]]:
+    status, code = "ok", 200
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        status, code = "degraded", 503
+    return Status(
+        code, {"status": status, "database": connection.vendor, "broker": broker_label(), "search": search_label()}
+    )
+
+
+api.add_router("/", marketplace_router)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GradingConfig(AppConfig):
+    name = "grading"
+    verbose_name = _("Grading and appraisal")
+    default_auto_field = "django.db.models.BigAutoField"

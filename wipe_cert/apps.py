@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WipeCertConfig(AppConfig):
+    name = "wipe_cert"
+    verbose_name = _("Data-erasure certificates")
+    default_auto_field = "django.db.models.BigAutoField"
