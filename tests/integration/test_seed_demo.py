@@ -56,3 +56,13 @@ def test_demo_2fa_accounts_accept_codes_from_the_documented_secret():
         authenticator = Authenticator.objects.get(user__email=email, type=Authenticator.Type.TOTP)
         assert TOTP(authenticator).validate_code(code)
     assert not Authenticator.objects.filter(user__email="seller@example.com").exists()
+
+
+def test_demo_totp_command_prints_a_code_the_demo_accounts_accept(capsys):
+    call_command("seed_demo")
+    capsys.readouterr()
+    call_command("demo_totp")
+    code = capsys.readouterr().out.strip()
+    authenticator = Authenticator.objects.get(user__email="appraiser@example.com", type=Authenticator.Type.TOTP)
+    assert len(code) == 6
+    assert TOTP(authenticator).validate_code(code)
