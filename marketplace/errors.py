@@ -34,24 +34,24 @@ class DomainError(Exception):
 
 
 class ValidationFailed(DomainError):
-    code = ErrorCode.VALIDATION_ERROR
+    code: str = ErrorCode.VALIDATION_ERROR
     http_status = 422
 
 
 class NotFound(DomainError):
-    code = ErrorCode.NOT_FOUND
+    code: str = ErrorCode.NOT_FOUND
     http_status = 404
 
 
 class PermissionDenied(DomainError):
-    code = ErrorCode.PERMISSION_DENIED
+    code: str = ErrorCode.PERMISSION_DENIED
     http_status = 403
 
 
 class MFARequired(PermissionDenied):
-    code = ErrorCode.MFA_REQUIRED
+    code: str = ErrorCode.MFA_REQUIRED
 
 
 class Conflict(DomainError):
-    code = ErrorCode.CONFLICT
+    code: str = ErrorCode.CONFLICT
     http_status = 409

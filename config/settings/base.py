@@ -260,3 +260,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# --- Listings -------------------------------------------------------------------
+PRIVATE_MEDIA_ROOT = Path(env("DJANGO_PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media")))
+# Publication gates, run in order by marketplace.services.listings.listing_publish.
+# Later apps append theirs (grading, erasure) the way Django lists middleware.
+MARKETPLACE_PUBLICATION_GATES = [
+    "marketplace.gates.PhotosPresentGate",
+    "marketplace.gates.SellerEmailVerifiedGate",
+    "marketplace.gates.ProhibitedItemGate",
+    "marketplace.gates.StolenGoodsGate",
+]
+MARKETPLACE_PHOTO_MAX_BYTES = int(env("MARKETPLACE_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
+# Larger images are refused before they are decoded (decompression-bomb protection).
+MARKETPLACE_PHOTO_MAX_PIXELS = int(env("MARKETPLACE_PHOTO_MAX_PIXELS", str(40_000_000)))
+MARKETPLACE_PHOTO_MAX_PER_LISTING = 20
+MARKETPLACE_PHOTO_RENDITION_WIDTHS = (320, 960, 1920)
+# Sane upper bounds on asking prices, in minor units (fen), per category.
+MARKETPLACE_PRICE_CEILINGS = {
+    "electronics": 20_000_000,  # ¥200,000
+    "furniture": 10_000_000,  # ¥100,000
+    "books": 5_000_000,  # ¥50,000 (rare editions)
+    "vehicles": 1_000_000_000,  # ¥10,000,000
+}

@@ -1,0 +1,3 @@
+from .accounts import OrganisationRegisterForm, ProfileForm, SignupExtraForm
+
+__all__ = ["OrganisationRegisterForm", "ProfileForm", "SignupExtraForm"]

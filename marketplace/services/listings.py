@@ -1,0 +1,244 @@
+"""Creating, editing, publishing and withdrawing listings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from marketplace.forms.listings import ATTRIBUTE_FORMS, COMMON_FIELDS, ListingForm
+from marketplace.gates import BlockingReason, evaluate_gates, gates_by_name
+from marketplace.models import (
+    ATTRIBUTE_MODELS,
+    Category,
+    Listing,
+    ListingStatus,
+    Membership,
+    Organisation,
+    Role,
+    User,
+)
+from marketplace.models.listings import EDITABLE_STATUSES, PUBLIC_STATUSES
+from marketplace.services.lifecycle import listing_transition
+from marketplace.signals import listing_changed
+
+SHOP_MANAGER_ROLES = (Role.OWNER, Role.STAFF)
+ATTRIBUTE_RELATIONS = tuple(model.related_accessor for model in ATTRIBUTE_MODELS.values())
+# The order in which waiting stages come: the first stage still blocking is where the listing waits.
+STAGE_ORDER = (ListingStatus.PENDING_APPRAISAL, ListingStatus.PENDING_ERASURE)
+PUBLISHABLE_FROM = frozenset(
+    {
+        ListingStatus.DRAFT,
+        ListingStatus.PENDING_APPRAISAL,
+        ListingStatus.PENDING_ERASURE,
+        ListingStatus.READY,
+        ListingStatus.EXPIRED,
+    }
+)
+
+
+class PublicationBlocked(DomainError):
+    code = "publication_blocked"
+    http_status = 409
+
+    def __init__(self, reasons: list[BlockingReason]):
+        super().__init__(
+            _("This listing cannot be published yet."),
+            details={"blocking": [reason.as_dict() for reason in reasons]},
+        )
+        self.reasons = reasons
+
+
+def user_manages_organisation(*, user: User, organisation_id: int) -> bool:
+    return Membership.objects.filter(user=user, organisation_id=organisation_id, role__in=SHOP_MANAGER_ROLES).exists()
+
+
+def listing_can_manage(*, user: User, listing: Listing) -> bool:
+    """The seller, or the owner/staff of the selling shop."""
+    if not user.is_authenticated:
+        return False
+    if listing.seller_user_id is not None:
+        return bool(listing.seller_user_id == user.pk)
+    return user_manages_organisation(user=user, organisation_id=listing.seller_organisation_id)  # type: ignore[arg-type]
+
+
+def listing_can_view(*, user: User, listing: Listing) -> bool:
+    return (
+        listing.status in PUBLIC_STATUSES
+        or bool(user.is_authenticated and user.is_staff)
+        or listing_can_manage(user=user, listing=listing)
+    )
+
+
+def _form_errors(form: forms.BaseForm, prefix: str = "") -> dict[str, list[str]]:
+    return {f"{prefix}{name}": [str(message) for message in errors] for name, errors in form.errors.items()}
+
+
+def _validate(
+    *, category: str, data: Mapping[str, Any], attributes: Mapping[str, Any], listing: Listing | None
+) -> tuple[ListingForm, forms.ModelForm]:
+    common = ListingForm(data=data, category=category, instance=listing)
+    attribute_instance = listing.attributes if listing is not None else None
+    attribute_form = ATTRIBUTE_FORMS[category](data=attributes, instance=attribute_instance)
+    common_ok = common.is_valid()
+    attributes_ok = attribute_form.is_valid()
+    if not (common_ok and attributes_ok):
+        raise ValidationFailed(
+            _("Some fields need your attention."),
+            details={"fields": {**_form_errors(common), **_form_errors(attribute_form, "attributes.")}},
+        )
+    return common, attribute_form
+
+
+@transaction.atomic
+def listing_create(
+    *,
+    actor: User,
+    category: str,
+    data: Mapping[str, Any],
+    attributes: Mapping[str, Any],
+    seller_organisation: Organisation | None = None,
+    consignor: User | None = None,
+) -> Listing:
+    """Create a draft listing sold by `actor`, or by `seller_organisation` when the actor
+    is its owner or staff (then a consignor may be recorded)."""
+    if category not in Category.values:
+        raise ValidationFailed(
+            _("Unknown category."),
+            details={"fields": {"category": [_("Choose one of: %s") % ", ".join(Category.values)]}},
+        )
+    if seller_organisation is not None:
+        if not user_manages_organisation(user=actor, organisation_id=seller_organisation.pk):
+            raise PermissionDenied(_("Only the shop's owner or staff can list items for it."))
+    elif consignor is not None:
+        raise ValidationFailed(_("Only shops take items on consignment."))
+    common, attribute_form = _validate(category=category, data=data, attributes=attributes, listing=None)
+    listing: Listing = common.save(commit=False)
+    listing.category = category
+    listing.created_by = actor
+    listing.intake_at = timezone.now()
+    if seller_organisation is not None:
+        listing.seller_organisation = seller_organisation
+        listing.consignor = consignor
+    else:
+        listing.seller_user = actor
+    listing.save()
+    attribute_row = attribute_form.save(commit=False)
+    attribute_row.listing = listing
+    attribute_row.save()
+    listing.__dict__.pop("attributes", None)
+    return listing
+
+
+def listing_get_for_manage(*, user: User, listing_id: int, lock: bool = False) -> Listing:
+    queryset = Listing.objects.select_related("seller_user", "seller_organisation", *ATTRIBUTE_RELATIONS)
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    listing = queryset.filter(pk=listing_id).first()
+    if listing is None or not listing_can_view(user=user, listing=listing):
+        raise NotFound(_("No such listing."))
+    if not listing_can_manage(user=user, listing=listing):
+        raise PermissionDenied(_("Only the seller can change this listing."))
+    return listing
+
+
+@transaction.atomic
+def listing_update(
+    *, actor: User, listing_id: int, data: Mapping[str, Any], attributes: Mapping[str, Any] | None = None
+) -> Listing:
+    """Change some fields (a partial update: fields not given keep their values)."""
+    listing = listing_get_for_manage(user=actor, listing_id=listing_id, lock=True)
+    if listing.status not in EDITABLE_STATUSES:
+        raise Conflict(
+            _("A %(status)s listing cannot be edited; withdraw it first.")
+            % {"status": ListingStatus(listing.status).label.lower()},
+            code="listing_not_editable",
+        )
+    merged = {**model_to_dict(listing, fields=COMMON_FIELDS), **dict(data)}
+    current_attributes = model_to_dict(listing.attributes) if listing.attributes is not None else {}
+    merged_attributes = {**current_attributes, **dict(attributes or {})}
+    common, attribute_form = _validate(
+        category=listing.category, data=merged, attributes=merged_attributes, listing=listing
+    )
+    common.save()
+    attribute_form.save()
+    listing.__dict__.pop("attributes", None)
+    listing_id = listing.pk
+    transaction.on_commit(lambda: listing_changed.send(sender=Listing, listing_id=listing_id))
+    return listing
+
+
+@transaction.atomic
+def listing_delete(*, actor: User, listing_id: int) -> None:
+    """Drafts that were never published may be deleted; anything else is withdrawn instead,
+    so its history stays."""
+    listing = listing_get_for_manage(user=actor, listing_id=listing_id, lock=True)
+    if listing.status != ListingStatus.DRAFT or listing.published_at is not None:
+        raise Conflict(
+            _("Only a draft that was never published can be deleted; withdraw this listing instead."),
+            code="listing_not_deletable",
+        )
+    listing.delete()
+
+
+@transaction.atomic
+def _publish_or_collect_reasons(*, actor: User, listing_id: int) -> tuple[Listing, list[BlockingReason]]:
+    listing = listing_get_for_manage(user=actor, listing_id=listing_id, lock=True)
+    if listing.status == ListingStatus.PUBLISHED:
+        return listing, []
+    if listing.status not in PUBLISHABLE_FROM:
+        raise Conflict(
+            _("A %(status)s listing cannot be published.") % {"status": ListingStatus(listing.status).label.lower()},
+            code="listing_not_publishable",
+        )
+    reasons = evaluate_gates([listing])[listing.pk]
+    if reasons:
+        gates = gates_by_name()
+        by_gate: dict[str, list[BlockingReason]] = {}
+        for reason in reasons:
+            by_gate.setdefault(reason.gate, []).append(reason)
+        for name, gate_reasons in by_gate.items():
+            gates[name].on_blocked(listing, gate_reasons)
+        stages = {gates[name].stage for name in by_gate}
+        waiting = next((stage for stage in STAGE_ORDER if stage in stages), None)
+        if waiting is not None and listing.status != waiting:
+            listing_transition(listing=listing, to_status=waiting, actor=actor, reason="publication attempt")
+        return listing, reasons
+    if listing.status != ListingStatus.READY:
+        listing_transition(listing=listing, to_status=ListingStatus.READY, actor=actor, reason="all gates passed")
+    listing_transition(listing=listing, to_status=ListingStatus.PUBLISHED, actor=actor)
+    return listing, []
+
+
+def listing_publish(*, actor: User, listing_id: int) -> Listing:
+    """Run every publication gate; publish, or raise PublicationBlocked carrying every
+    reason. A blocked attempt still commits what it learned (the waiting stage, alerts)."""
+    listing, reasons = _publish_or_collect_reasons(actor=actor, listing_id=listing_id)
+    if reasons:
+        raise PublicationBlocked(reasons)
+    return listing
+
+
+@transaction.atomic
+def listing_withdraw(*, actor: User, listing_id: int, reason: str = "") -> Listing:
+    listing = listing_get_for_manage(user=actor, listing_id=listing_id, lock=True)
+    if listing.status == ListingStatus.WITHDRAWN:
+        return listing
+    return listing_transition(
+        listing=listing, to_status=ListingStatus.WITHDRAWN, actor=actor, reason=reason or "withdrawn by seller"
+    )
+
+
+@transaction.atomic
+def listing_reopen(*, actor: User, listing_id: int) -> Listing:
+    """Bring a withdrawn or expired listing back to draft so the seller can edit it."""
+    listing = listing_get_for_manage(user=actor, listing_id=listing_id, lock=True)
+    if listing.status == ListingStatus.REJECTED:
+        raise PermissionDenied(_("A listing taken down by a moderator can only be reinstated by a moderator."))
+    return listing_transition(listing=listing, to_status=ListingStatus.DRAFT, actor=actor, reason="reopened")

@@ -1,0 +1,65 @@
+"""Tell a user something: an in-app notification, and the same by e-mail after commit.
+
+Subjects and bodies are lazy translatable strings with %-style parameters; each
+recipient gets them in their own preferred language."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
+from django.utils.functional import Promise
+
+from marketplace.models import Notification, User
+from marketplace.tasks import send_email_task
+
+
+def render_for(user: User, text: str | Promise, params: Mapping[str, Any]) -> str:
+    with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
+        rendered = {key: str(value) for key, value in params.items()}
+        return str(text) % rendered if rendered else str(text)
+
+
+@transaction.atomic
+def notify(
+    *,
+    users: Iterable[User | None],
+    kind: str,
+    subject: str | Promise,
+    body: str | Promise,
+    params: Mapping[str, Any] | None = None,
+    link: str = "",
+) -> list[Notification]:
+    recipients = {user.pk: user for user in users if user is not None}
+    params = params or {}
+    notifications = [
+        Notification(
+            user=user,
+            kind=kind,
+            subject=render_for(user, subject, params)[:200],
+            body=render_for(user, body, params),
+            link=link,
+        )
+        for user in recipients.values()
+    ]
+    Notification.objects.bulk_create(notifications)
+    base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
+    for notification in notifications:
+        text = f"{notification.body}\n\n{base}{link}" if link else notification.body
+        payload = {
+            "subject": notification.subject,
+            "body": text,
+            "from_email": settings.DEFAULT_FROM_EMAIL,
+            "to": [recipients[notification.user_id].email],
+        }
+        transaction.on_commit(functools.partial(send_email_task.delay, **payload))
+    return notifications
+
+
+def moderators() -> list[User]:
+    """Everyone who works the moderation queue: active staff."""
+    return list(User.objects.filter(is_staff=True, is_active=True).order_by("pk"))
