@@ -7,7 +7,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from config.api import api
 from config.errors import page_not_found
-from marketplace.views import AtomicSignupView
+from marketplace.views.accounts import AtomicSignupView
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),

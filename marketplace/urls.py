@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketplace import views
+from marketplace.views import accounts as views
 
 urlpatterns = [
     path("accounts/profile/", views.profile, name="profile"),

@@ -15,7 +15,6 @@ from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied
 from marketplace.forms.listings import ATTRIBUTE_FORMS, COMMON_FIELDS, ListingForm
 from marketplace.gates import BlockingReason, evaluate_gates, gates_by_name
 from marketplace.models import (
-    ATTRIBUTE_MODELS,
     Category,
     Listing,
     ListingStatus,
@@ -25,11 +24,11 @@ from marketplace.models import (
     User,
 )
 from marketplace.models.listings import EDITABLE_STATUSES, PUBLIC_STATUSES
+from marketplace.selectors import ATTRIBUTE_RELATIONS
 from marketplace.services.lifecycle import listing_transition
 from marketplace.signals import listing_changed
 
 SHOP_MANAGER_ROLES = (Role.OWNER, Role.STAFF)
-ATTRIBUTE_RELATIONS = tuple(model.related_accessor for model in ATTRIBUTE_MODELS.values())
 # The order in which waiting stages come: the first stage still blocking is where the listing waits.
 STAGE_ORDER = (ListingStatus.PENDING_APPRAISAL, ListingStatus.PENDING_ERASURE)
 PUBLISHABLE_FROM = frozenset(
