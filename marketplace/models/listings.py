@@ -370,9 +370,16 @@ ATTRIBUTE_MODELS: dict[str, type[ListingAttributes]] = {
 }
 
 
+class PrivateFileSystemStorage(FileSystemStorage):
+    """Files kept outside MEDIA_ROOT that have no URL at all."""
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Private files are never served by URL.")
+
+
 def private_storage() -> FileSystemStorage:
     """Uploaded originals: kept for moderation, never given a public URL."""
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    return PrivateFileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT)
 
 
 class ListingPhoto(models.Model):
