@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 import pytest
@@ -58,5 +59,5 @@ def test_random_walks_follow_the_table_and_record_each_move(user, targets):
     history = list(ListingStatusChange.objects.filter(listing=listing).order_by("pk"))
     assert len(history) == accepted
     assert all(row.to_status in ALLOWED_TRANSITIONS[row.from_status] for row in history)
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert before.to_status == after.from_status
