@@ -56,3 +56,9 @@ def me(request: HttpRequest) -> dict[str, object]:
             for m in user_memberships(user=user)
         ],
     }
+
+
+# Imported last: the listings module uses `request_user` from this package.
+from marketplace.api.listings import router as listings_router  # noqa: E402
+
+router.add_router("", listings_router)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -137,7 +138,19 @@ class AuthorsField(forms.Field):
         return "、".join(value) if isinstance(value, (list, tuple)) else value
 
 
+def identifier_field(model: type[Any], name: str, *, required: bool) -> forms.CharField:
+    """People type identifiers with spaces or dashes (978-7-02-000220-7, 35-209900-176148-1)
+    and MEIDs in their 18-digit decimal form, so the input may be longer than the
+    normalised value the model stores; the clean_<field> methods normalise it."""
+    field = model._meta.get_field(name)
+    return forms.CharField(label=capfirst(field.verbose_name), required=required, max_length=32)
+
+
 class ElectronicsAttributesForm(forms.ModelForm):
+    imei = identifier_field(ElectronicsAttributes, "imei", required=False)
+    imei2 = identifier_field(ElectronicsAttributes, "imei2", required=False)
+    meid = identifier_field(ElectronicsAttributes, "meid", required=False)
+
     class Meta:
         model = ElectronicsAttributes
         fields = ("device_type", "brand", "model_name", "storage_capacity_gb", "serial_number", "imei", "imei2", "meid")
@@ -222,6 +235,7 @@ class FurnitureAttributesForm(forms.ModelForm):
 
 
 class BookAttributesForm(forms.ModelForm):
+    isbn = identifier_field(BookAttributes, "isbn", required=True)
     authors = AuthorsField(label=gettext_lazy("authors"), required=False)
 
     class Meta:
@@ -249,6 +263,8 @@ class BookAttributesForm(forms.ModelForm):
 
 
 class VehicleAttributesForm(forms.ModelForm):
+    vin = identifier_field(VehicleAttributes, "vin", required=True)
+
     class Meta:
         model = VehicleAttributes
         fields = (
