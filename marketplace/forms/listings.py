@@ -49,6 +49,8 @@ COMMON_FIELDS = (
     "delivery_ship",
     "delivery_pickup",
     "delivery_event",
+    "reference_new_price",
+    "purchased_on",
 )
 CURRENCIES = [("CNY", gettext_lazy("Chinese yuan (CNY)"))]
 
@@ -81,6 +83,14 @@ class ListingForm(forms.ModelForm):
             validate_range(value, low=-180, high=180, code="longitude_out_of_range")
         return round_coordinate(value)
 
+    def clean_purchased_on(self) -> dt.date | None:
+        value = self.cleaned_data.get("purchased_on")
+        if value is not None:
+            validate_date_between(
+                value, earliest=dt.date(1900, 1, 1), latest=timezone.localdate(), code="purchase_date_implausible"
+            )
+        return value
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         price = cleaned.get("price")
@@ -104,7 +114,9 @@ class ListingPageForm(ListingForm):
     )
 
     class Meta(ListingForm.Meta):
-        fields = tuple(f for f in COMMON_FIELDS if f not in {"price", "currency", "latitude", "longitude"})  # type: ignore[assignment]
+        fields = tuple(  # type: ignore[assignment]
+            f for f in COMMON_FIELDS if f not in {"price", "currency", "latitude", "longitude", "reference_new_price"}
+        )
 
     field_order = ("title", "price_yuan", "description", "city", "district")
 

@@ -110,6 +110,12 @@ class Listing(models.Model):
     delivery_ship = models.BooleanField(_("can be shipped"), default=False)
     delivery_pickup = models.BooleanField(_("local pickup"), default=True)
     delivery_event = models.BooleanField(_("at an event"), default=False)
+    # For the fair-price band: what the item cost new (for vehicles the replacement cost,
+    # 新车价) and when the seller bought it.
+    reference_new_price = models.PositiveBigIntegerField(
+        _("price when new (minor units)"), null=True, blank=True, help_text=_("Optional; helps estimate a fair price.")
+    )
+    purchased_on = models.DateField(_("bought on"), null=True, blank=True)
 
     seller_user = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="listings", verbose_name=_("seller")

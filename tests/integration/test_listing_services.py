@@ -30,7 +30,7 @@ from marketplace.services.moderation import listing_report_create, listing_take_
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.listings import ATTRIBUTES, COMMON, add_photos, make_listing
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("core_gates")]
 
 
 def codes(exc: PublicationBlocked) -> set[str]:
