@@ -6,3 +6,8 @@ class GradingConfig(AppConfig):
     name = "grading"
     verbose_name = _("Grading and appraisal")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from grading import receivers
+
+        receivers.connect()

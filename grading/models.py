@@ -265,3 +265,27 @@ class ValuationParameters(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.device_type}".strip()
+
+
+class PriceFlag(models.Model):
+    """An asking price outside the fair band, for moderators to look at. Not a block."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="price_flags")
+    price = models.PositiveBigIntegerField()
+    band_low = models.PositiveBigIntegerField()
+    band_high = models.PositiveBigIntegerField()
+    position = models.CharField(max_length=10, choices=[("below", _("below the band")), ("above", _("above the band"))])
+    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("price flag")
+        verbose_name_plural = _("price flags")
+        ordering: ClassVar[list[str]] = ["-created_at"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["listing", "price"], name="price_flag_once_per_price"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing_id}: {self.price} {self.position}"

@@ -25,6 +25,7 @@ from grading.models import (
     AppraisalRequest,
     AppraisalRequestStatus,
     AppraiserCredential,
+    PriceFlag,
     RuleSetStatus,
     RuleSetVersion,
     ValuationParameters,
@@ -38,7 +39,7 @@ from marketplace.models import Category, Listing, ListingStatus, Membership, Rol
 from marketplace.selectors import listing_detail
 from marketplace.services.accounts import user_act_as
 from marketplace.services.listings import listing_can_manage
-from marketplace.services.notifications import notify
+from marketplace.services.notifications import moderators, notify
 from marketplace.services.photos import clean_image
 from marketplace.signals import listing_changed
 
@@ -600,3 +601,34 @@ def listing_valuation(*, listing: Listing) -> Valuation | None:
         )
     except ValuationUnavailable:
         return None
+
+
+@transaction.atomic
+def price_check(*, listing_id: int) -> PriceFlag | None:
+    """Flag a published listing whose asking price is outside its fair band (once per price)."""
+    listing = listing_detail(listing_id=listing_id)
+    if listing is None or listing.status != ListingStatus.PUBLISHED:
+        return None
+    band = listing_valuation(listing=listing)
+    if band is None or band.position_of(listing.price) == "within":
+        return None
+    flag, created = PriceFlag.objects.get_or_create(
+        listing=listing,
+        price=listing.price,
+        defaults={"band_low": band.low, "band_high": band.high, "position": band.position_of(listing.price)},
+    )
+    if created:
+        notify(
+            users=moderators(),
+            kind="price_flag",
+            subject=gettext_lazy("Asking price outside the fair band: %(title)s"),
+            body=gettext_lazy("“%(title)s” asks ¥%(price)s; the fair band is ¥%(low)s–¥%(high)s."),
+            params={
+                "title": listing.title,
+                "price": f"{listing.price / 100:,.2f}",
+                "low": f"{band.low / 100:,.2f}",
+                "high": f"{band.high / 100:,.2f}",
+            },
+            link=f"/listings/{listing.pk}/",
+        )
+    return flag

@@ -15,6 +15,7 @@ from grading.models import (
     AppraisalRequest,
     AppraiserCredential,
     ImmutableError,
+    PriceFlag,
     RuleSetStatus,
     RuleSetVersion,
 )
@@ -24,13 +25,14 @@ from grading.services import (
     appraisal_queue,
     appraisal_submit,
     listing_valuation,
+    price_check,
     ruleset_active,
     ruleset_draft_save,
     ruleset_publish,
     self_assessment_submit,
 )
 from marketplace.errors import Conflict, MFARequired, PermissionDenied, ValidationFailed
-from marketplace.models import ListingStatus, OrganisationKind, Role
+from marketplace.models import ListingStatus, Notification, OrganisationKind, Role
 from marketplace.services.lifecycle import listing_transition
 from marketplace.services.listings import PublicationBlocked, listing_create, listing_publish, listing_update
 from tests.conftest import CORE_GATES
@@ -315,3 +317,22 @@ def test_two_appraisers_racing_for_one_item_exactly_one_wins():
     assert sorted(outcomes) == ["lost"] * 5 + ["won"]
     request = AppraisalRequest.objects.get(listing=listing)
     assert request.status == "claimed" and request.claimed_by in appraisers
+
+
+def test_an_asking_price_above_the_band_is_flagged_to_moderators_once(django_capture_on_commit_callbacks):
+    moderator, seller = UserFactory(is_staff=True), UserFactory()
+    for price in (3000, 3500, 4000, 4200, 4100):
+        sold = make_listing(seller=UserFactory(), price=price)
+        for status in ("ready", "published", "reserved", "sold"):
+            listing_transition(listing=sold, to_status=status, actor=None)
+    listing = make_listing(seller=seller, price=9900)
+    add_photos(listing)
+    self_assessment_submit(actor=seller, listing_id=listing.pk, answers=BOOK)
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_publish(actor=seller, listing_id=listing.pk)
+    flag = PriceFlag.objects.get(listing=listing)
+    assert (flag.position, flag.price, flag.band_low, flag.band_high) == ("above", 9900, 3400, 4600)
+    assert Notification.objects.filter(user=moderator, kind="price_flag").count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        price_check(listing_id=listing.pk)
+    assert PriceFlag.objects.count() == 1
