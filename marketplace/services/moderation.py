@@ -242,3 +242,19 @@ def stolen_match_alert(*, listing: Listing, report_id: int) -> bool:
         link=listing_url(listing),
     )
     return True
+
+
+@transaction.atomic
+def stolen_report_resolve(*, staff: User, report_id: int) -> StolenGoodsReport:
+    """Deactivate a register entry (the item was recovered or the report withdrawn). Entries
+    are never deleted; listings it took down stay down until a moderator reinstates them."""
+    require_moderator(staff)
+    report = StolenGoodsReport.objects.select_for_update().filter(pk=report_id).first()
+    if report is None:
+        raise NotFound(_("No such stolen-goods report."))
+    if not report.active:
+        raise Conflict(_("This stolen-goods report was already resolved."), code="stolen_report_resolved")
+    report.active = False
+    report.resolved_at = timezone.now()
+    report.save(update_fields=["active", "resolved_at"])
+    return report

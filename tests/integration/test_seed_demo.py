@@ -4,11 +4,27 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value, yield_hotp_counters_from_time
+from django.conf import settings
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 
+from marketplace.demo import STOLEN_IMEI
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
-from marketplace.models import Membership, Organisation, User
+from marketplace.models import (
+    Category,
+    ElectronicsAttributes,
+    Listing,
+    ListingPhoto,
+    ListingReport,
+    ListingStatus,
+    ListingStatusChange,
+    Membership,
+    Organisation,
+    ProhibitedTerm,
+    StolenGoodsReport,
+    User,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +84,61 @@ def test_demo_totp_command_prints_a_code_the_demo_accounts_accept(capsys):
     authenticator = Authenticator.objects.get(user__email="appraiser@example.com", type=Authenticator.Type.TOTP)
     assert len(code) == 6
     assert TOTP(authenticator).validate_code(code)
+
+
+def listing_counts() -> tuple[int, ...]:
+    return (
+        Listing.objects.count(),
+        ListingPhoto.objects.count(),
+        ListingStatusChange.objects.count(),
+        ProhibitedTerm.objects.count(),
+        StolenGoodsReport.objects.count(),
+        ListingReport.objects.count(),
+    )
+
+
+def test_seed_demo_listings_are_stable_cover_every_category_and_several_states(
+    core_gates, django_capture_on_commit_callbacks, capsys
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    first = listing_counts()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    assert listing_counts() == first
+    assert "Marketplace demo: 17 listings" in capsys.readouterr().out
+
+    listings = Listing.objects.all()
+    assert listings.count() >= 10
+    assert set(listings.values_list("category", flat=True)) == set(Category.values)
+    statuses = list(listings.values_list("status", flat=True))
+    assert {ListingStatus.PUBLISHED, ListingStatus.DRAFT, ListingStatus.WITHDRAWN} <= set(statuses)
+    assert {ListingStatus.PENDING_APPRAISAL, ListingStatus.PENDING_ERASURE} & set(statuses)
+    # Every state change was recorded by the lifecycle service.
+    for listing in listings.exclude(status=ListingStatus.DRAFT):
+        assert listing.status_history.order_by("-pk").first().to_status == listing.status
+
+    shop_listings = listings.filter(seller_organisation__isnull=False)
+    assert shop_listings.count() == 2
+    assert {listing.consignor.email for listing in shop_listings} == {"buyer@example.com"}
+    assert {listing.created_by.email for listing in shop_listings} == {"shop@example.com"}
+
+    widths = {str(width) for width in settings.MARKETPLACE_PHOTO_RENDITION_WIDTHS}
+    for listing in listings.filter(status=ListingStatus.PUBLISHED):
+        photos = list(listing.photos.all())
+        assert len(photos) >= (3 if listing.category == Category.VEHICLES else 1), listing.title
+        for photo in photos:
+            assert set(photo.renditions) == widths, listing.title
+            assert all(default_storage.exists(name) for name in photo.renditions.values())
+
+    assert set(ProhibitedTerm.objects.values_list("category", flat=True)) >= {
+        "weapons",
+        "drugs",
+        "counterfeit",
+        "recalled",
+    }
+    assert ProhibitedTerm.objects.get(term="仿真枪").category == "weapons"
+    entry = StolenGoodsReport.objects.get()
+    assert entry.identifier == STOLEN_IMEI and entry.source == "police" and entry.active
+    assert not ElectronicsAttributes.objects.filter(imei=STOLEN_IMEI).exists()
+    assert ListingReport.objects.filter(status="open", reporter__email="buyer@example.com").count() == 1

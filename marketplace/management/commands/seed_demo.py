@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from marketplace.demo import seed_marketplace_demo
 from marketplace.models import Membership, Organisation, OrganisationKind, Role, User
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - documented demo credential
@@ -95,7 +96,7 @@ ACCOUNTS = (
 )
 
 # Later features append callables here (e.g. listings, rule sets, CMS pages).
-DEMO_SEEDERS: list[Any] = []
+DEMO_SEEDERS: list[Any] = [seed_marketplace_demo]
 
 
 def ensure_totp(user: User) -> None:
