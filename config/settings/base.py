@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "csp.context_processors.nonce",
+                "marketplace.context_processors.notifications",
             ],
         },
     },
@@ -283,3 +284,11 @@ MARKETPLACE_PRICE_CEILINGS = {
     "books": 5_000_000,  # ¥50,000 (rare editions)
     "vehicles": 1_000_000_000,  # ¥10,000,000
 }
+
+# --- Erasure certificates ---------------------------------------------------------
+# Fernet key that encrypts the Ed25519 private keys the platform holds, and the HMAC
+# key for comparing device identifiers. Both are derived from DJANGO_SECRET_KEY unless
+# set; set them explicitly in production so rotating the secret key keeps them.
+WIPE_CERT_ENCRYPTION_KEY = env("WIPE_CERT_ENCRYPTION_KEY")
+WIPE_CERT_IDENTIFIER_KEY = env("WIPE_CERT_IDENTIFIER_KEY")
+WIPE_CERT_REPORT_MAX_BYTES = int(env("WIPE_CERT_REPORT_MAX_BYTES", str(20 * 1024 * 1024)))

@@ -1,0 +1,19 @@
+"""Template context shared by every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from marketplace.selectors import unread_notification_count
+
+
+def notifications(request: HttpRequest) -> dict[str, Any]:
+    """The unread count for the navigation: one COUNT query, and only when a page
+    actually shows it."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"unread_notifications": SimpleLazyObject(lambda: unread_notification_count(user=user))}

@@ -1,0 +1,941 @@
+"""Issuing, importing, signing, accepting, binding and revoking erasure certificates,
+and the transparency log."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.models import Listing, ListingStatus, Membership, Organisation, OrganisationKind, Role, User
+from marketplace.models.listings import LIVE_STATUSES
+from marketplace.services.accounts import user_act_as
+from marketplace.services.lifecycle import listing_transition
+from marketplace.services.listings import listing_can_manage
+from marketplace.services.notifications import moderators, notify
+from marketplace.validators import normalise_imei, normalise_meid, normalise_serial
+from wipe_cert import merkle
+from wipe_cert.acceptance import Outcome, decide
+from wipe_cert.importers import ImportedReport, ReportUnreadable, import_report
+from wipe_cert.keys import (
+    encrypt_private_key,
+    identifier_key,
+    new_key_id,
+    platform_key,
+    private_key_of,
+    public_b64,
+)
+from wipe_cert.models import (
+    CertificateIdentifier,
+    CertificateStatus,
+    ErasureCertificate,
+    LogCheckpoint,
+    LogEntry,
+    SigningKey,
+    TechnicianCredential,
+)
+from wipe_cert.payload import SCHEMA_VERSION, PayloadInvalid, fingerprint, validate_payload
+from wipe_cert.signing import (
+    BUNDLE_FORMAT,
+    BundleCheck,
+    checkpoint_body,
+    leaf_hash_of,
+    log_leaf,
+    sign,
+    unb64,
+    verify_bundle,
+    verify_signature,
+)
+
+# Sent on commit when a certificate is revoked: the credit system scores the provider,
+# orders tell their buyers. Arguments: certificate_id, provider_id, listing_id.
+certificate_revoked = Signal()
+
+ACCEPTED_LIKE = frozenset({CertificateStatus.ACCEPTED})
+
+
+# --- identifiers ------------------------------------------------------------------------
+
+
+def identifier_hash(kind: str, value: str) -> str:
+    """HMAC-SHA256 of a normalised device identifier under the platform's secret."""
+    return hmac.new(identifier_key(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def _device_identifiers(device: Mapping[str, Any]) -> set[tuple[str, str]]:
+    found = set()
+    if device.get("serial"):
+        found.add(("serial", normalise_serial(str(device["serial"]))))
+    for imei in device.get("imeis") or []:
+        found.add(("imei", str(imei)))
+    if device.get("meid"):
+        found.add(("meid", str(device["meid"])))
+    return found
+
+
+def payload_identifier_hashes(payload: Mapping[str, Any]) -> list[str]:
+    return sorted(identifier_hash(kind, value) for kind, value in _device_identifiers(payload.get("device") or {}))
+
+
+def listing_identifier_hashes(listing: Listing) -> set[str]:
+    ids = listing.identifiers()
+    pairs = set()
+    if ids.get("serial"):
+        pairs.add(("serial", ids["serial"]))
+    for key in ("imei", "imei2"):
+        if ids.get(key):
+            pairs.add(("imei", ids[key]))
+    if ids.get("meid"):
+        pairs.add(("meid", ids["meid"]))
+    return {identifier_hash(kind, value) for kind, value in pairs}
+
+
+def mask(value: str) -> str:
+    return f"•••• {value[-4:]}" if value else ""
+
+
+# --- who may act ---------------------------------------------------------------------------
+
+
+def _provider(provider_id: int) -> Organisation:
+    provider = Organisation.objects.filter(pk=provider_id, kind=OrganisationKind.ERASURE_PROVIDER).first()
+    if provider is None:
+        raise NotFound(_("No such erasure provider."))
+    if provider.verified_at is None:
+        raise PermissionDenied(_("The erasure provider has not been verified by staff yet."))
+    return provider
+
+
+def technician_credential(*, technician: User, provider: Organisation) -> TechnicianCredential:
+    """The technician must be the provider's member, use 2FA and hold a valid, verified credential."""
+    user_act_as(user=technician, role=Role.TECHNICIAN, organisation=provider)
+    today = timezone.localdate()
+    credential = (
+        TechnicianCredential.objects.filter(
+            user=technician,
+            provider=provider,
+            verified_at__isnull=False,
+            valid_from__lte=today,
+            valid_to__gte=today,
+        )
+        .order_by("-valid_to")
+        .first()
+    )
+    if credential is None:
+        raise PermissionDenied(
+            _("You need a verified, unexpired technician credential of this provider."), code="credential_required"
+        )
+    return credential
+
+
+def _provider_manager(user: User, provider: Organisation) -> bool:
+    return Membership.objects.filter(
+        user=user, organisation=provider, role__in=[Role.OWNER, Role.STAFF, Role.TECHNICIAN]
+    ).exists()
+
+
+def certificate_can_see_identifiers(*, user: User, certificate: ErasureCertificate) -> bool:
+    """Full identifiers: only the provider, the seller and staff."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or _provider_manager(user, certificate.provider):
+        return True
+    return certificate.listing is not None and listing_can_manage(user=user, listing=certificate.listing)
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def provider_key_create(*, actor: User, provider_id: int, valid_days: int = 365) -> SigningKey:
+    """A new key pair for a provider that lets the platform sign on its behalf."""
+    provider = _provider(provider_id)
+    if not (actor.is_staff or Membership.objects.filter(user=actor, organisation=provider, role=Role.OWNER).exists()):
+        raise PermissionDenied(_("Only the provider's owner or staff can create keys."))
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    now = timezone.now()
+    return SigningKey.objects.create(
+        key_id=new_key_id("provider"),
+        organisation=provider,
+        public_key=public_b64(private),
+        private_key_encrypted=encrypt_private_key(private),
+        valid_from=now - dt.timedelta(minutes=1),
+        valid_to=now + dt.timedelta(days=valid_days),
+    )
+
+
+@transaction.atomic
+def provider_key_register(
+    *, actor: User, provider_id: int, key_id: str, public_key: str, valid_from: dt.datetime, valid_to: dt.datetime
+) -> SigningKey:
+    """Register the public half of a key the provider keeps off-platform."""
+    provider = _provider(provider_id)
+    if not (actor.is_staff or Membership.objects.filter(user=actor, organisation=provider, role=Role.OWNER).exists()):
+        raise PermissionDenied(_("Only the provider's owner or staff can register keys."))
+    try:
+        if len(unb64(public_key)) != 32:
+            raise ValueError
+    except ValueError as exc:
+        raise ValidationFailed(_("That is not a base64 Ed25519 public key (32 bytes).")) from exc
+    if valid_to <= valid_from:
+        raise ValidationFailed(_("A key must be valid for some time."))
+    if SigningKey.objects.filter(key_id=key_id).exists():
+        raise Conflict(_("That key id is already registered."), code="key_id_taken")
+    return SigningKey.objects.create(
+        key_id=key_id, organisation=provider, public_key=public_key, valid_from=valid_from, valid_to=valid_to
+    )
+
+
+@transaction.atomic
+def signing_key_revoke(*, actor: User, key_id: str, reason: str) -> SigningKey:
+    key = SigningKey.objects.select_for_update().filter(key_id=key_id).first()
+    if key is None:
+        raise NotFound(_("No such key."))
+    owner = (
+        key.organisation is not None
+        and Membership.objects.filter(user=actor, organisation=key.organisation, role=Role.OWNER).exists()
+    )
+    if not (actor.is_staff or owner):
+        raise PermissionDenied(_("Only the provider's owner or staff can revoke its keys."))
+    if not reason.strip():
+        raise ValidationFailed(_("Give the reason for revoking the key."))
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.revocation_reason = reason.strip()
+        key.save(update_fields=["revoked_at", "revocation_reason"])
+    return key
+
+
+def _active_provider_key(provider: Organisation) -> SigningKey:
+    now = timezone.now()
+    key = (
+        SigningKey.objects.filter(organisation=provider, revoked_at__isnull=True, valid_from__lte=now, valid_to__gt=now)
+        .exclude(private_key_encrypted="")
+        .order_by("-valid_from")
+        .first()
+    )
+    if key is None:
+        raise Conflict(
+            _("The provider has no key the platform can sign with; create one or upload a signed certificate."),
+            code="no_signing_key",
+        )
+    return key
+
+
+# --- drafts ---------------------------------------------------------------------------------
+
+
+def _draft_payload(
+    *,
+    device: Mapping[str, Any],
+    media: Sequence[Mapping[str, Any]],
+    locks: Mapping[str, Any] | None,
+    device_encrypted: bool | None,
+    exceptions: Sequence[str] | None,
+    source_format: str,
+    source_sha256: str | None,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "device": _clean_device(device),
+        "media": [dict(m) for m in media],
+        "locks": dict(locks or {}),
+        "exceptions": list(exceptions or []),
+        "source_report": {"format": source_format, "sha256": source_sha256},
+    }
+    if device_encrypted is not None:
+        payload["device_encrypted"] = device_encrypted
+    return payload
+
+
+def _clean_device(device: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise identifiers the way listings store them, with field errors."""
+    from django.core.exceptions import ValidationError
+
+    clean = {k: v for k, v in dict(device).items() if v not in (None, "", [])}
+    errors: dict[str, list[str]] = {}
+    if clean.get("serial"):
+        clean["serial"] = normalise_serial(str(clean["serial"]))
+    try:
+        if clean.get("imeis"):
+            clean["imeis"] = [normalise_imei(str(i)) for i in clean["imeis"]]
+    except ValidationError as exc:
+        errors["device.imeis"] = exc.messages
+    try:
+        if clean.get("meid"):
+            clean["meid"] = normalise_meid(str(clean["meid"]))
+    except ValidationError as exc:
+        errors["device.meid"] = exc.messages
+    if errors:
+        raise ValidationFailed(_("Some device fields are not valid."), details={"fields": errors})
+    return clean
+
+
+@transaction.atomic
+def certificate_draft_create(
+    *,
+    technician: User,
+    provider_id: int,
+    device: Mapping[str, Any],
+    media: Sequence[Mapping[str, Any]],
+    locks: Mapping[str, Any] | None = None,
+    device_encrypted: bool | None = None,
+    exceptions: Sequence[str] | None = None,
+    listing_id: int | None = None,
+) -> ErasureCertificate:
+    """A certificate typed in by a technician (no tool report)."""
+    provider = _provider(provider_id)
+    credential = technician_credential(technician=technician, provider=provider)
+    payload = _draft_payload(
+        device=device,
+        media=media,
+        locks=locks,
+        device_encrypted=device_encrypted,
+        exceptions=exceptions,
+        source_format="manual",
+        source_sha256=None,
+    )
+    listing = Listing.objects.filter(pk=listing_id).first() if listing_id else None
+    if listing_id and listing is None:
+        raise NotFound(_("No such listing."))
+    return ErasureCertificate.objects.create(
+        provider=provider,
+        technician=technician,
+        credential=credential,
+        payload=payload,
+        source_format="manual",
+        imported={"listing_id": listing_id} if listing_id else {},
+    )
+
+
+@transaction.atomic
+def certificate_import(
+    *,
+    technician: User,
+    provider_id: int,
+    report_format: str,
+    data: bytes,
+    filename: str,
+    media_type: str | None = None,
+    device: Mapping[str, Any] | None = None,
+    locks: Mapping[str, Any] | None = None,
+    listing_id: int | None = None,
+) -> tuple[ErasureCertificate, ImportedReport]:
+    """A draft made from an erasure tool's report. The report is stored with its SHA-256;
+    what it records is read from it, the technician adds only what it lacks."""
+    from django.conf import settings
+
+    provider = _provider(provider_id)
+    credential = technician_credential(technician=technician, provider=provider)
+    if len(data) > settings.WIPE_CERT_REPORT_MAX_BYTES:
+        raise ValidationFailed(_("The report file is too large."), details={"fields": {"file": [_("Too large.")]}})
+    try:
+        report = import_report(report_format, data)
+    except ReportUnreadable as exc:
+        raise ValidationFailed(
+            _("The file could not be read as %(format)s: %(why)s") % {"format": report_format, "why": exc},
+            code="report_unreadable",
+            details={"fields": {"file": [str(exc)]}},
+        ) from exc
+    media = [dict(m) for m in report.media]
+    if media_type:
+        for medium in media:
+            medium["type"] = media_type
+    merged_device = {**report.device, **dict(device or {})}
+    merged_device.pop("path", None)
+    merged_device.pop("global_data_erased", None)
+    payload = _draft_payload(
+        device=merged_device,
+        media=media,
+        locks=locks,
+        device_encrypted=None,
+        exceptions=None,
+        source_format=report.format,
+        source_sha256=report.sha256,
+    )
+    if listing_id and not Listing.objects.filter(pk=listing_id).exists():
+        raise NotFound(_("No such listing."))
+    certificate = ErasureCertificate(
+        provider=provider,
+        technician=technician,
+        credential=credential,
+        payload=payload,
+        source_format=report.format,
+        source_sha256=report.sha256,
+        imported={
+            "read_fields": report.read_fields,
+            "missing": report.missing,
+            "filename": filename[:200],
+            "listing_id": listing_id,
+        },
+    )
+    certificate.source_report.save(f"{report.sha256[:16]}-{report.format}.txt", ContentFile(data), save=False)
+    certificate.save()
+    return certificate, report
+
+
+def _certificate_for_technician(technician: User, certificate_id: Any) -> ErasureCertificate:
+    certificate = ErasureCertificate.objects.select_for_update().filter(pk=certificate_id).first()
+    if certificate is None or not _provider_manager(technician, certificate.provider):
+        raise NotFound(_("No such certificate."))
+    return certificate
+
+
+@transaction.atomic
+def certificate_draft_update(
+    *,
+    technician: User,
+    certificate_id: Any,
+    device: Mapping[str, Any] | None = None,
+    media: Sequence[Mapping[str, Any]] | None = None,
+    locks: Mapping[str, Any] | None = None,
+    device_encrypted: bool | None = None,
+    exceptions: Sequence[str] | None = None,
+) -> ErasureCertificate:
+    """Complete a draft. Fields read from a tool report cannot be overwritten."""
+    certificate = _certificate_for_technician(technician, certificate_id)
+    technician_credential(technician=technician, provider=certificate.provider)
+    if certificate.status != CertificateStatus.DRAFT:
+        raise Conflict(_("A signed certificate cannot be changed."), code="certificate_signed")
+    payload = copy.deepcopy(certificate.payload)
+    if device is not None:
+        payload["device"] = _clean_device({**payload.get("device", {}), **dict(device)})
+    if media is not None:
+        read_only = set(certificate.imported.get("read_fields", []))
+        current = payload.get("media", [])
+        if read_only and len(media) != len(current):
+            raise ValidationFailed(_("The media of an imported report cannot be added or removed."))
+        merged = []
+        for index, change in enumerate(media):
+            base = dict(current[index]) if index < len(current) else {}
+            # What the report recorded is final; what it left empty the technician fills in.
+            touched = sorted(
+                k for k in change if k in read_only and base.get(k) not in (None, "") and change[k] != base.get(k)
+            )
+            if touched:
+                raise ValidationFailed(
+                    _("These fields were read from the tool's report and cannot be typed over: %(fields)s")
+                    % {"fields": ", ".join(touched)},
+                    details={"fields": {f"media.{index}.{k}": [_("Read from the report.")] for k in touched}},
+                )
+            merged.append({**base, **dict(change)})
+        payload["media"] = merged
+    if locks is not None:
+        payload["locks"] = {**payload.get("locks", {}), **dict(locks)}
+    if device_encrypted is not None:
+        payload["device_encrypted"] = device_encrypted
+    if exceptions is not None:
+        payload["exceptions"] = list(exceptions)
+    certificate.payload = payload
+    certificate.save(update_fields=["payload", "updated_at"])
+    return certificate
+
+
+# --- signing and acceptance ------------------------------------------------------------------
+
+
+def _final_payload(
+    certificate: ErasureCertificate, key: SigningKey, credential: TechnicianCredential
+) -> dict[str, Any]:
+    draft = copy.deepcopy(certificate.payload)
+    media = draft.get("media", [])
+    failed = any(m.get("result") == "failed" or m.get("status") == "failed" for m in media)
+    payload = {
+        "schema": SCHEMA_VERSION,
+        "certificate_id": str(certificate.pk),
+        "issued_at": timezone.now().isoformat(),
+        "provider": {"name": certificate.provider.name, "uscc": certificate.provider.uscc, "key_id": key.key_id},
+        "technician": {"name": certificate.technician.public_name, "credential": credential.number},
+        **draft,
+        "overall_result": "fail" if failed else "pass",
+    }
+    payload.setdefault("exceptions", [])
+    return payload
+
+
+def _invalid_payload(exc: PayloadInvalid) -> ValidationFailed:
+    return ValidationFailed(
+        _("The certificate is incomplete or not valid."), code="certificate_invalid", details={"problems": exc.problems}
+    )
+
+
+@transaction.atomic
+def certificate_sign(*, technician: User, certificate_id: Any) -> ErasureCertificate:
+    """The provider's key (held by the platform) signs the completed draft; then the
+    platform decides acceptance."""
+    certificate = _certificate_for_technician(technician, certificate_id)
+    credential = technician_credential(technician=technician, provider=certificate.provider)
+    if certificate.status != CertificateStatus.DRAFT:
+        raise Conflict(_("This certificate is already signed."), code="certificate_signed")
+    key = _active_provider_key(certificate.provider)
+    payload = _final_payload(certificate, key, credential)
+    try:
+        validate_payload(payload)
+    except PayloadInvalid as exc:
+        raise _invalid_payload(exc) from exc
+    certificate.payload = payload
+    certificate.payload_sha256 = fingerprint(payload)
+    certificate.provider_key = key
+    certificate.provider_signature = sign(private_key_of(key), payload)
+    certificate.signed_at = timezone.now()
+    certificate.identifier_hashes = payload_identifier_hashes(payload)
+    certificate.status = CertificateStatus.PENDING_REVIEW  # placeholder until decided below
+    certificate.save()
+    _record_identifiers(certificate)
+    return _decide_and_record(certificate)
+
+
+@transaction.atomic
+def certificate_upload_signed(*, actor: User, provider_id: int, envelope: Mapping[str, Any]) -> ErasureCertificate:
+    """A certificate the provider signed off-platform: {"payload", "key_id", "signature"}."""
+    provider = _provider(provider_id)
+    if not _provider_manager(actor, provider):
+        raise PermissionDenied(_("Only the provider's members can upload its certificates."))
+    if Membership.objects.filter(user=actor, organisation=provider, role=Role.TECHNICIAN).exists():
+        user_act_as(user=actor, role=Role.TECHNICIAN, organisation=provider)
+    payload = envelope.get("payload")
+    if not isinstance(payload, Mapping):
+        raise ValidationFailed(_("The envelope has no payload."), code="certificate_invalid")
+    try:
+        validate_payload(payload)
+    except PayloadInvalid as exc:
+        raise _invalid_payload(exc) from exc
+    key = SigningKey.objects.filter(key_id=envelope.get("key_id"), organisation=provider).first()
+    if key is None or payload["provider"]["key_id"] != key.key_id:
+        raise ValidationFailed(_("The certificate names a key this provider has not registered."), code="unknown_key")
+    if payload["provider"]["uscc"] != provider.uscc:
+        raise ValidationFailed(_("The certificate was issued by another provider."), code="wrong_provider")
+    if not verify_signature(key.public_key, payload, str(envelope.get("signature", ""))):
+        raise ValidationFailed(
+            _("The signature does not match: the certificate was changed or signed with another key."),
+            code="bad_signature",
+        )
+    issued = dt.datetime.fromisoformat(payload["issued_at"])
+    if key.revoked_at is not None or not key.valid_from <= issued <= key.valid_to:
+        raise ValidationFailed(
+            _("The key was revoked or not valid when the certificate was signed."), code="key_invalid"
+        )
+    if ErasureCertificate.objects.filter(pk=payload["certificate_id"]).exists():
+        raise Conflict(_("A certificate with this id already exists."), code="certificate_exists")
+    technician = actor
+    certificate = ErasureCertificate.objects.create(
+        id=payload["certificate_id"],
+        provider=provider,
+        technician=technician,
+        payload=dict(payload),
+        payload_sha256=fingerprint(payload),
+        provider_key=key,
+        provider_signature=str(envelope["signature"]),
+        signed_at=timezone.now(),
+        identifier_hashes=payload_identifier_hashes(payload),
+        status=CertificateStatus.PENDING_REVIEW,
+        source_format=payload["source_report"]["format"],
+        source_sha256=payload["source_report"].get("sha256") or "",
+    )
+    _record_identifiers(certificate)
+    return _decide_and_record(certificate)
+
+
+def _record_identifiers(certificate: ErasureCertificate) -> None:
+    CertificateIdentifier.objects.bulk_create(
+        CertificateIdentifier(certificate=certificate, hash=digest) for digest in certificate.identifier_hashes
+    )
+
+
+def _decide_and_record(certificate: ErasureCertificate) -> ErasureCertificate:
+    decision = decide(certificate.payload)
+    certificate.acceptance = decision.as_dict()
+    if decision.outcome == Outcome.PASS:
+        certificate.save(update_fields=["acceptance", "updated_at"])
+        return _accept(certificate)
+    certificate.status = (
+        CertificateStatus.REJECTED if decision.outcome == Outcome.FAIL else CertificateStatus.PENDING_REVIEW
+    )
+    certificate.save(update_fields=["acceptance", "status", "updated_at"])
+    if certificate.status == CertificateStatus.PENDING_REVIEW:
+        notify(
+            users=moderators(),
+            kind="certificate_review",
+            subject=gettext_lazy("Erasure certificate to review"),
+            body=gettext_lazy("Certificate %(id)s reaches only NIST Clear on flash storage; approve or reject it."),
+            params={"id": str(certificate.pk)},
+            link="/cms-admin/",
+        )
+    return certificate
+
+
+def _accept(certificate: ErasureCertificate, reviewer: User | None = None) -> ErasureCertificate:
+    """Countersign and append to the log. The platform key row is the log's lock."""
+    key = platform_key()
+    SigningKey.objects.select_for_update().filter(pk=key.pk).first()
+    accepted_at = timezone.now()
+    counter = {
+        "payload_sha256": certificate.payload_sha256,
+        "provider_signature": certificate.provider_signature,
+        "accepted_at": accepted_at.isoformat(),
+    }
+    certificate.countersigned = counter
+    certificate.countersignature = sign(private_key_of(key), counter)
+    certificate.platform_key = key
+    certificate.accepted_at = accepted_at
+    certificate.status = CertificateStatus.ACCEPTED
+    if reviewer is not None:
+        certificate.reviewed_by = reviewer
+    certificate.save()
+    leaf = log_leaf(
+        certificate_id=str(certificate.pk),
+        payload_sha256=certificate.payload_sha256,
+        provider_signature=certificate.provider_signature,
+        accepted_at=counter["accepted_at"],
+    )
+    last = LogEntry.objects.order_by("-index").values_list("index", flat=True).first()
+    LogEntry.objects.create(
+        index=0 if last is None else last + 1, certificate=certificate, leaf=leaf, leaf_hash=leaf_hash_of(leaf).hex()
+    )
+    listing_id = certificate.imported.get("listing_id")
+    if listing_id:
+        # If it does not fit, the seller sees why when binding or publishing.
+        with contextlib.suppress(ValidationFailed, Conflict):
+            _bind(certificate=certificate, listing=Listing.objects.select_for_update(of=("self",)).get(pk=listing_id))
+    return certificate
+
+
+@transaction.atomic
+def certificate_review(*, staff: User, certificate_id: Any, approve: bool, note: str) -> ErasureCertificate:
+    if not staff.is_staff:
+        raise PermissionDenied(_("Only staff review certificates."))
+    certificate = ErasureCertificate.objects.select_for_update().filter(pk=certificate_id).first()
+    if certificate is None:
+        raise NotFound(_("No such certificate."))
+    if certificate.status != CertificateStatus.PENDING_REVIEW:
+        raise Conflict(_("This certificate is not waiting for review."), code="not_in_review")
+    if not note.strip():
+        raise ValidationFailed(_("Write down why you approve or reject it."))
+    certificate.review_note = note.strip()
+    certificate.reviewed_by = staff
+    if approve:
+        certificate.save(update_fields=["review_note", "reviewed_by", "updated_at"])
+        return _accept(certificate, reviewer=staff)
+    certificate.status = CertificateStatus.REJECTED
+    certificate.save(update_fields=["review_note", "reviewed_by", "status", "updated_at"])
+    return certificate
+
+
+# --- binding to listings --------------------------------------------------------------------
+
+
+def _completed_at(payload: Mapping[str, Any]) -> dt.datetime | None:
+    ends = [m.get("ended_at") for m in payload.get("media", []) if m.get("ended_at")]
+    return max(dt.datetime.fromisoformat(e) for e in ends) if ends else None
+
+
+def binding_problems(
+    certificate: ErasureCertificate, listing: Listing, *, check_duplicates: bool = True
+) -> list[tuple[str, str]]:
+    """Why this certificate cannot vouch for this listing's device (code, message)."""
+    problems: list[tuple[str, str]] = []
+    if certificate.status != CertificateStatus.ACCEPTED:
+        problems.append(
+            (
+                "certificate_not_accepted",
+                _("The certificate is not valid (%(status)s).") % {"status": certificate.get_status_display()},
+            )
+        )
+    wanted = listing_identifier_hashes(listing)
+    if not wanted or not wanted & set(certificate.identifier_hashes):
+        problems.append(
+            (
+                "identifier_mismatch",
+                _("The certificate is for another device: its serial number/IMEI does not match this listing's."),
+            )
+        )
+    completed = _completed_at(certificate.payload)
+    if completed is None or completed < listing.intake_at:
+        problems.append(
+            ("erased_before_intake", _("The erasure was done before the item was taken in; it must be erased again."))
+        )
+    if (
+        certificate.listing_id is not None
+        and certificate.listing_id != listing.pk
+        and certificate.listing is not None
+        and certificate.listing.status in LIVE_STATUSES
+    ):
+        problems.append(("bound_elsewhere", _("The certificate already belongs to another live listing.")))
+    elif (
+        check_duplicates
+        and CertificateIdentifier.objects.filter(
+            hash__in=certificate.identifier_hashes,
+            certificate__status=CertificateStatus.ACCEPTED,
+            certificate__listing__status__in=list(LIVE_STATUSES),
+        )
+        .exclude(certificate__listing=listing)
+        .exists()
+    ):
+        problems.append(("device_listed_elsewhere", _("This device is already certified for another live listing.")))
+    return problems
+
+
+def _bind(*, certificate: ErasureCertificate, listing: Listing) -> ErasureCertificate:
+    problems = binding_problems(certificate, listing)
+    if problems:
+        raise ValidationFailed(
+            problems[0][1], code=problems[0][0], details={"problems": [{"code": c, "message": m} for c, m in problems]}
+        )
+    previous = ErasureCertificate.objects.filter(listing=listing, status=CertificateStatus.ACCEPTED).exclude(
+        pk=certificate.pk
+    )
+    previous.update(status=CertificateStatus.SUPERSEDED, superseded_by=certificate)
+    certificate.listing = listing
+    certificate.bound_at = timezone.now()
+    certificate.save(update_fields=["listing", "bound_at", "updated_at"])
+    return certificate
+
+
+@transaction.atomic
+def certificate_bind(*, actor: User, certificate_id: Any, listing_id: int) -> ErasureCertificate:
+    """The seller attaches an accepted certificate to the listing of that device."""
+    listing = Listing.objects.select_for_update(of=("self",)).filter(pk=listing_id).first()
+    if listing is None or not listing_can_manage(user=actor, listing=listing):
+        raise NotFound(_("No such listing."))
+    certificate = ErasureCertificate.objects.select_for_update().filter(pk=certificate_id).first()
+    if certificate is None:
+        raise NotFound(_("No such certificate."))
+    return _bind(certificate=certificate, listing=listing)
+
+
+# --- revocation -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def certificate_revoke(*, actor: User, certificate_id: Any, reason: str) -> ErasureCertificate:
+    """Revoke a certificate (the provider found a fault, or staff did): the listing stops
+    being on sale until a new certificate is attached, and everyone concerned hears of it."""
+    certificate = ErasureCertificate.objects.select_for_update().filter(pk=certificate_id).first()
+    if certificate is None:
+        raise NotFound(_("No such certificate."))
+    if not (actor.is_staff or _provider_manager(actor, certificate.provider)):
+        raise PermissionDenied(_("Only the provider or staff can revoke a certificate."))
+    if not reason.strip():
+        raise ValidationFailed(_("Give the reason for revoking the certificate."))
+    if certificate.status == CertificateStatus.REVOKED:
+        return certificate
+    if certificate.status not in (CertificateStatus.ACCEPTED, CertificateStatus.PENDING_REVIEW):
+        raise Conflict(_("Only a valid certificate can be revoked."), code="certificate_not_valid")
+    certificate.status = CertificateStatus.REVOKED
+    certificate.revoked_at = timezone.now()
+    certificate.revoked_by = actor
+    certificate.revocation_reason = reason.strip()
+    certificate.save()
+    listing = certificate.listing
+    if listing is not None:
+        listing = Listing.objects.select_for_update(of=("self",)).get(pk=listing.pk)
+        if listing.status in (ListingStatus.PUBLISHED, ListingStatus.READY):
+            listing_transition(
+                listing=listing,
+                to_status=ListingStatus.PENDING_ERASURE,
+                actor=actor,
+                reason=f"erasure certificate {certificate.pk} revoked: {certificate.revocation_reason}",
+            )
+        seller = listing.seller_user or listing.created_by
+        notify(
+            users=[seller],
+            kind="certificate_revoked",
+            subject=gettext_lazy("The erasure certificate of “%(title)s” was revoked"),
+            body=gettext_lazy(
+                "The certificate was revoked (%(reason)s). The listing is off sale until the device is erased again "
+                "and a new certificate is attached."
+            ),
+            params={"title": listing.title, "reason": certificate.revocation_reason},
+            link=f"/my/listings/{listing.pk}/",
+        )
+    ids = (str(certificate.pk), certificate.provider_id, listing.pk if listing else None)
+    transaction.on_commit(
+        lambda: certificate_revoked.send(
+            sender=ErasureCertificate, certificate_id=ids[0], provider_id=ids[1], listing_id=ids[2]
+        )
+    )
+    return certificate
+
+
+# --- the log ----------------------------------------------------------------------------------
+
+
+def _leaf_hashes(upto: int | None = None) -> list[bytes]:
+    entries = LogEntry.objects.order_by("index").values_list("leaf_hash", flat=True)
+    if upto is not None:
+        entries = entries.filter(index__lt=upto)
+    return [bytes.fromhex(h) for h in entries]
+
+
+@transaction.atomic
+def checkpoint_publish() -> LogCheckpoint | None:
+    """Sign the current tree head if the log grew since the last checkpoint."""
+    key = platform_key()
+    SigningKey.objects.select_for_update().filter(pk=key.pk).first()
+    leaves = _leaf_hashes()
+    last = LogCheckpoint.objects.order_by("-tree_size").first()
+    if not leaves or (last is not None and last.tree_size == len(leaves)):
+        return None
+    root_hash = merkle.root(leaves).hex()
+    timestamp = timezone.now().isoformat()
+    body = checkpoint_body(tree_size=len(leaves), root_hash=root_hash, timestamp=timestamp)
+    return LogCheckpoint.objects.create(
+        tree_size=len(leaves),
+        root_hash=root_hash,
+        timestamp=timestamp,
+        key=key,
+        signature=sign(private_key_of(key), body),
+    )
+
+
+def checkpoint_covering(index: int) -> LogCheckpoint:
+    checkpoint = LogCheckpoint.objects.filter(tree_size__gt=index).select_related("key").order_by("-tree_size").first()
+    if checkpoint is None:
+        checkpoint = checkpoint_publish() or LogCheckpoint.objects.select_related("key").order_by("-tree_size").first()
+    assert checkpoint is not None  # noqa: S101 - the entry exists, so the log is not empty
+    return checkpoint
+
+
+def _key_info(key: SigningKey | None) -> dict[str, Any]:
+    if key is None:
+        return {}
+    return {
+        "key_id": key.key_id,
+        "public_key": key.public_key,
+        "valid_from": key.valid_from.isoformat(),
+        "valid_to": key.valid_to.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
+
+
+def public_status(certificate: ErasureCertificate) -> str:
+    return {
+        CertificateStatus.ACCEPTED: "valid",
+        CertificateStatus.REVOKED: "revoked",
+        CertificateStatus.SUPERSEDED: "superseded",
+    }.get(CertificateStatus(certificate.status), str(certificate.status))
+
+
+def certificate_bundle(certificate: ErasureCertificate) -> dict[str, Any]:
+    """Everything needed to verify the certificate offline."""
+    bundle: dict[str, Any] = {
+        "format": BUNDLE_FORMAT,
+        "status": public_status(certificate),
+        "payload": certificate.payload,
+        "provider_signature": {
+            "key_id": certificate.provider_key.key_id if certificate.provider_key else "",
+            "alg": "Ed25519",
+            "signature": certificate.provider_signature,
+        },
+        "keys": {"provider": _key_info(certificate.provider_key), "platform": _key_info(certificate.platform_key)},
+    }
+    if certificate.countersignature:
+        bundle["platform_countersignature"] = {
+            "key_id": certificate.platform_key.key_id if certificate.platform_key else "",
+            "alg": "Ed25519",
+            "signed": certificate.countersigned,
+            "signature": certificate.countersignature,
+        }
+    entry = LogEntry.objects.filter(certificate=certificate).first()
+    if entry is not None:
+        checkpoint = checkpoint_covering(entry.index)
+        leaves = _leaf_hashes(upto=checkpoint.tree_size)
+        body = checkpoint_body(
+            tree_size=checkpoint.tree_size, root_hash=checkpoint.root_hash, timestamp=checkpoint.timestamp
+        )
+        bundle["log"] = {
+            "index": entry.index,
+            "leaf_hash": entry.leaf_hash,
+            "proof": [p.hex() for p in merkle.inclusion_proof(entry.index, leaves)],
+            "checkpoint": {**body, "key_id": checkpoint.key.key_id, "signature": checkpoint.signature},
+        }
+    return bundle
+
+
+def certificate_verify(certificate: ErasureCertificate) -> BundleCheck:
+    """Full verification, as an outside verifier does it (signatures and log proof)."""
+    return verify_bundle(certificate_bundle(certificate))
+
+
+def signature_problems(certificate: ErasureCertificate) -> list[str]:
+    """Signature, countersignature and key checks on the stored record, without queries
+    beyond the keys loaded with it (used by the publication gate on many listings)."""
+    problems = []
+    provider_key, platform = certificate.provider_key, certificate.platform_key
+    payload = certificate.payload
+    if provider_key is None or not verify_signature(provider_key.public_key, payload, certificate.provider_signature):
+        problems.append(_("the provider signature does not match the certificate"))
+    if provider_key is not None:
+        issued = dt.datetime.fromisoformat(payload.get("issued_at", "1970-01-01T00:00:00+00:00"))
+        if provider_key.revoked_at is not None:
+            problems.append(_("the provider's key was revoked"))
+        elif not provider_key.valid_from <= issued <= provider_key.valid_to:
+            problems.append(_("the provider's key was not valid when signing"))
+    counter = certificate.countersigned or {}
+    if (
+        platform is None
+        or counter.get("payload_sha256") != fingerprint(payload)
+        or not verify_signature(platform.public_key, counter, certificate.countersignature)
+    ):
+        problems.append(_("the platform countersignature does not match"))
+    return problems
+
+
+def public_keys() -> list[dict[str, Any]]:
+    """/.well-known/erasure-keys.json: every key, revoked ones included."""
+    keys = SigningKey.objects.select_related("organisation").order_by("pk")
+    return [
+        {
+            **_key_info(key),
+            "owner": "platform" if key.organisation is None else key.organisation.name,
+            "owner_uscc": key.organisation.uscc if key.organisation else None,
+            "alg": "Ed25519",
+        }
+        for key in keys
+    ]
+
+
+def certificates_for_listings(listing_ids: Sequence[int]) -> dict[int, ErasureCertificate]:
+    """The current (non-superseded) certificate bound to each listing."""
+    rows = (
+        ErasureCertificate.objects.filter(listing_id__in=listing_ids)
+        .exclude(status=CertificateStatus.SUPERSEDED)
+        .select_related("provider_key", "platform_key", "provider")
+        .order_by("listing_id", "-bound_at")
+    )
+    found: dict[int, ErasureCertificate] = {}
+    for row in rows:
+        found.setdefault(row.listing_id, row)  # type: ignore[arg-type]
+    return found
+
+
+def listings_sharing_a_device(listing_ids: Sequence[int]) -> set[int]:
+    """Listings whose certified device is also certified for another live listing."""
+    own = CertificateIdentifier.objects.filter(
+        certificate__listing_id__in=listing_ids, certificate__status=CertificateStatus.ACCEPTED
+    ).values_list("certificate__listing_id", "hash")
+    by_hash: dict[str, set[int]] = {}
+    for listing_id, digest in own:
+        by_hash.setdefault(digest, set()).add(listing_id)
+    clashes = CertificateIdentifier.objects.filter(
+        hash__in=list(by_hash),
+        certificate__status=CertificateStatus.ACCEPTED,
+        certificate__listing__status__in=list(LIVE_STATUSES),
+    ).values_list("certificate__listing_id", "hash")
+    shared: set[int] = set()
+    for other_listing, digest in clashes:
+        shared |= {listing_id for listing_id in by_hash.get(digest, set()) if listing_id != other_listing}
+    return shared
