@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from marketplace.models import ATTRIBUTE_MODELS, Listing, ListingPhoto, ListingStatus, Membership, Organisation, User
+from marketplace.models import (
+    ATTRIBUTE_MODELS,
+    Listing,
+    ListingPhoto,
+    ListingStatus,
+    Membership,
+    Notification,
+    Organisation,
+    User,
+)
 from marketplace.models.listings import PUBLIC_STATUSES
 
 ATTRIBUTE_RELATIONS = tuple(model.related_accessor for model in ATTRIBUTE_MODELS.values())
@@ -87,3 +96,11 @@ def browse_cities() -> list[str]:
     return list(
         Listing.objects.filter(status__in=BROWSABLE_STATUSES).order_by("city").values_list("city", flat=True).distinct()
     )
+
+
+def user_notifications(*, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def unread_notification_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 
 from marketplace.models import Notification, User
@@ -63,3 +63,8 @@ def notify(
 def moderators() -> list[User]:
     """Everyone who works the moderation queue: active staff."""
     return list(User.objects.filter(is_staff=True, is_active=True).order_by("pk"))
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of `user` read; returns how many changed."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
