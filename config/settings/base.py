@@ -292,3 +292,11 @@ MARKETPLACE_PRICE_CEILINGS = {
 WIPE_CERT_ENCRYPTION_KEY = env("WIPE_CERT_ENCRYPTION_KEY")
 WIPE_CERT_IDENTIFIER_KEY = env("WIPE_CERT_IDENTIFIER_KEY")
 WIPE_CERT_REPORT_MAX_BYTES = int(env("WIPE_CERT_REPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+# Badges and detail-page panels other apps add to listings (see marketplace.extensions).
+MARKETPLACE_LISTING_BADGES: list[str] = []
+MARKETPLACE_LISTING_PANELS: list[str] = []
+
+# Periodic work (run `celery -A config beat`).
+CELERY_BEAT_SCHEDULE = {
+    "erasure-log-checkpoint": {"task": "wipe_cert.tasks.checkpoint_publish_task", "schedule": 15 * 60},
+}

@@ -380,3 +380,15 @@ def test_conflicting_states_are_refused(provider):
         certificate_sign(technician=technician, certificate_id=certificate.pk)
     with pytest.raises(PermissionDenied):
         certificate_revoke(actor=UserFactory(), certificate_id=certificate.pk, reason="no")
+
+
+def test_the_beat_task_publishes_a_checkpoint(provider, settings):
+    from config.celery import app
+    from wipe_cert.tasks import checkpoint_publish_task
+
+    assert "wipe_cert.tasks.checkpoint_publish_task" in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "wipe_cert.tasks.checkpoint_publish_task" in app.tasks
+    technician = make_technician(provider)
+    import_and_sign(provider, technician, None, serial="B1", data=fresh_log())
+    assert checkpoint_publish_task.delay().get() == 1
+    assert LogCheckpoint.objects.count() == 1

@@ -1,0 +1,79 @@
+"""What other apps add to listing pages without the core importing them: badges on
+cards and detail pages (grade, erasure verified…) and panels on the detail page.
+
+Both are lists of dotted paths in settings, like the publication gates. A badge
+provider takes a batch of listings and returns badges per listing id, so a page of
+results costs a fixed number of queries; a panel provider returns a template and its
+context for one listing."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from marketplace.models import Listing
+
+
+@dataclass(frozen=True)
+class Badge:
+    label: str
+    kind: str = "info"  # ok | warn | info
+    url: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str
+    context: dict[str, Any]
+
+
+BadgeProvider = Callable[[Sequence[Listing]], dict[int, list[Badge]]]
+PanelProvider = Callable[[Listing, Any], Panel | None]
+
+
+@functools.cache
+def badge_providers() -> tuple[BadgeProvider, ...]:
+    return tuple(import_string(path) for path in getattr(settings, "MARKETPLACE_LISTING_BADGES", []))
+
+
+@functools.cache
+def panel_providers() -> tuple[PanelProvider, ...]:
+    return tuple(import_string(path) for path in getattr(settings, "MARKETPLACE_LISTING_PANELS", []))
+
+
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "MARKETPLACE_LISTING_BADGES":
+        badge_providers.cache_clear()
+    if setting == "MARKETPLACE_LISTING_PANELS":
+        panel_providers.cache_clear()
+
+
+setting_changed.connect(_reset)
+
+
+def badges_for(listings: Sequence[Listing]) -> dict[int, list[Badge]]:
+    found: dict[int, list[Badge]] = {listing.pk: [] for listing in listings}
+    if not listings:
+        return found
+    for provider in badge_providers():
+        for listing_id, badges in provider(listings).items():
+            found.setdefault(listing_id, []).extend(badges)
+    return found
+
+
+def attach_badges(listings: Sequence[Listing]) -> None:
+    """Set `listing.badges` on each listing (for templates)."""
+    found = badges_for(listings)
+    for listing in listings:
+        listing.badges = found.get(listing.pk, [])  # type: ignore[attr-defined]
+
+
+def panels_for(listing: Listing, user: Any) -> list[Panel]:
+    return [panel for provider in panel_providers() if (panel := provider(listing, user)) is not None]
