@@ -16,6 +16,7 @@ from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import django_auth
 
+from grading.api import router as grading_router
 from marketplace.api import router as marketplace_router
 from marketplace.errors import DomainError, ErrorCode
 
@@ -114,3 +115,4 @@ def health(request: HttpRequest) -> Status[dict[str, str]]:
 
 
 api.add_router("/", marketplace_router)
+api.add_router("/", grading_router)

@@ -123,7 +123,11 @@ def ruleset_draft_save(*, staff: User, document: Mapping[str, Any], version_id: 
         )
     for name, field_value in fields.items():
         setattr(version, name, field_value)
-    version.save()
+    try:
+        with transaction.atomic():
+            version.save()
+    except IntegrityError as exc:
+        raise Conflict(_("That version number is already taken."), code="ruleset_version_taken") from exc
     return version
 
 
@@ -394,7 +398,7 @@ def appraisal_queue(*, appraiser: User) -> list[AppraisalRequest]:
     categories = {category for c in usable_credentials(user=appraiser) for category in c.categories}
     requests = (
         AppraisalRequest.objects.filter(status=AppraisalRequestStatus.OPEN, category__in=categories)
-        .select_related("listing", "listing__seller_user", "listing__seller_organisation")
+        .select_related("listing", "listing__seller_user", "listing__seller_organisation", "listing__electronics")
         .order_by("created_at", "pk")
     )
     own_orgs = set(Membership.objects.filter(user=appraiser).values_list("organisation_id", flat=True))
@@ -631,4 +635,101 @@ def price_check(*, listing_id: int) -> PriceFlag | None:
             },
             link=f"/listings/{listing.pk}/",
         )
+    return flag
+
+
+# --- staff: acceptability of old versions, credentials, price flags ----------------------------
+
+
+def _require_moderator(user: User) -> None:
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        raise PermissionDenied(_("Only staff can do this."))
+
+
+@transaction.atomic
+def ruleset_set_acceptable(*, staff: User, version_id: int, acceptable: bool) -> RuleSetVersion:
+    """Say whether grades made under a published version still let listings publish once a
+    newer version exists. The one thing that may change after publication: a queryset
+    update, because the model's save() refuses any change to a published version."""
+    _require_staff(staff)
+    version = RuleSetVersion.objects.select_for_update().filter(pk=version_id).first()
+    if version is None:
+        raise NotFound(_("No such rule-set version."))
+    if version.status == RuleSetStatus.DRAFT:
+        raise Conflict(_("Only a published version can be marked acceptable or not."), code="ruleset_not_published")
+    RuleSetVersion.objects.filter(pk=version.pk).update(acceptable=acceptable)
+    version.refresh_from_db()
+    return version
+
+
+@transaction.atomic
+def credential_verify(*, staff: User, credential_id: int) -> AppraiserCredential:
+    """Staff checked the credential document: the appraiser may now grade in its categories."""
+    _require_moderator(staff)
+    credential = AppraiserCredential.objects.select_for_update().select_related("user").filter(pk=credential_id).first()
+    if credential is None:
+        raise NotFound(_("No such credential."))
+    if credential.revoked_at is not None:
+        raise Conflict(
+            _("A revoked credential cannot be verified again; the appraiser must submit it anew."),
+            code="credential_revoked",
+        )
+    if credential.verified_at is not None:
+        return credential
+    credential.verified_at = timezone.now()
+    credential.verified_by = staff
+    credential.save(update_fields=["verified_at", "verified_by"])
+    notify(
+        users=[credential.user],
+        kind="credential_verified",
+        subject=gettext_lazy("Your appraiser credential %(number)s was verified"),
+        body=gettext_lazy(
+            "Staff verified your credential %(issuer)s %(number)s. You can now claim items from the "
+            "appraisal queue in its categories until %(valid_to)s."
+        ),
+        params={"issuer": credential.issuer, "number": credential.number, "valid_to": credential.valid_to},
+    )
+    return credential
+
+
+@transaction.atomic
+def credential_revoke(*, staff: User, credential_id: int) -> AppraiserCredential:
+    """Withdraw a credential. Items the appraiser claimed in categories no other usable
+    credential of theirs covers go back to the queue, so they are not stuck."""
+    _require_moderator(staff)
+    credential = AppraiserCredential.objects.select_for_update().select_related("user").filter(pk=credential_id).first()
+    if credential is None:
+        raise NotFound(_("No such credential."))
+    if credential.revoked_at is not None:
+        return credential
+    credential.revoked_at = timezone.now()
+    credential.save(update_fields=["revoked_at"])
+    still_covered = {category for c in usable_credentials(user=credential.user) for category in c.categories}
+    AppraisalRequest.objects.filter(status=AppraisalRequestStatus.CLAIMED, claimed_by=credential.user).exclude(
+        category__in=still_covered
+    ).update(status=AppraisalRequestStatus.OPEN, claimed_by=None, claimed_at=None)
+    notify(
+        users=[credential.user],
+        kind="credential_revoked",
+        subject=gettext_lazy("Your appraiser credential %(number)s was revoked"),
+        body=gettext_lazy(
+            "Staff revoked your credential %(issuer)s %(number)s. You can no longer grade items with it; "
+            "items you had claimed under it went back to the queue."
+        ),
+        params={"issuer": credential.issuer, "number": credential.number},
+    )
+    return credential
+
+
+@transaction.atomic
+def price_flag_review(*, moderator: User, flag_id: int) -> PriceFlag:
+    """A moderator looked at a flagged asking price (flags never block anything)."""
+    _require_moderator(moderator)
+    flag = PriceFlag.objects.select_for_update().filter(pk=flag_id).first()
+    if flag is None:
+        raise NotFound(_("No such price flag."))
+    if flag.reviewed_at is None:
+        flag.reviewed_at = timezone.now()
+        flag.reviewed_by = moderator
+        flag.save(update_fields=["reviewed_at", "reviewed_by"])
     return flag
