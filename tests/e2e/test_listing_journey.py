@@ -1,0 +1,126 @@
+"""A seller lists a book, learns that a photo is missing, adds one and publishes; a visitor
+finds the book by browsing and opens it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from django.conf import settings
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ARTIFACTS
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+CORE_GATES = [
+    "marketplace.gates.PhotosPresentGate",
+    "marketplace.gates.SellerEmailVerifiedGate",
+    "marketplace.gates.ProhibitedItemGate",
+    "marketplace.gates.StolenGoodsGate",
+]
+
+
+@pytest.fixture(autouse=True)
+def core_gates(settings):
+    """This journey is about listing and photos: only the marketplace's own gates apply
+    (the live server runs in this process, so the override reaches it). Grading and
+    erasure have journeys of their own."""
+    settings.MARKETPLACE_PUBLICATION_GATES = CORE_GATES
+
+
+def label(text: str) -> re.Pattern[str]:
+    """A field's label, with or without Django's trailing colon."""
+    return re.compile(rf"^{re.escape(text)}:?$", re.IGNORECASE)
+
+
+def use_english(context, live_server) -> None:
+    context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+
+
+def serve_media(context) -> None:
+    """The test server does not serve uploaded media (a web server or object storage does
+    in production); hand the rendition files to the browser from MEDIA_ROOT instead."""
+    root = Path(settings.MEDIA_ROOT)
+
+    def fulfil(route) -> None:
+        name = unquote(urlparse(route.request.url).path).removeprefix(settings.MEDIA_URL)
+        path = (root / name).resolve()
+        if path.is_file() and root.resolve() in path.parents:
+            route.fulfill(path=str(path))
+        else:
+            route.fulfill(status=404)
+
+    context.route(re.compile(r".*/media/.*"), fulfil)
+
+
+def test_seller_publishes_a_book_and_a_visitor_finds_it(page, browser, live_server, tmp_path):
+    seller = UserFactory(email="reader@example.org", display_name="书友小王")
+    use_english(page.context, live_server)
+    serve_media(page.context)
+
+    page.goto("/accounts/login/")
+    page.fill("#id_login", seller.email)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My account")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sell", exact=True).click()
+    page.get_by_role("link", name=re.compile("^Books")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sell: Books")
+    # Every field is reached through its label, the way a screen reader user finds it.
+    page.get_by_label(label("Title")).fill("红楼梦 全四册 人民文学版")
+    page.get_by_label(label("Price (¥)")).fill("45")
+    page.get_by_label(label("City")).fill("上海市")
+    page.get_by_label(label("District")).fill("徐汇区")
+    page.get_by_label(label("ISBN-13")).fill("9787020002207")
+    page.get_by_label(label("Book title")).fill("红楼梦")
+    page.get_by_label(label("Authors")).fill("曹雪芹")
+    page.get_by_role("button", name="Save draft").click()
+
+    expect(page).to_have_url(re.compile(r"/my/listings/\d+/$"))
+    expect(page.locator(".status-line .status")).to_have_text("Draft")
+    expect(page.locator("#blocking")).to_contain_text("Add at least one photo.")
+
+    photo = tmp_path / "book.jpg"
+    Image.new("RGB", (800, 600), "firebrick").save(photo, format="JPEG")
+    page.set_input_files("#id_file", str(photo))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator(".messages")).to_contain_text("Photos added")
+    expect(page.locator(".photo-list img")).to_have_count(1)
+    expect(page.locator("#blocking")).to_have_count(0)
+
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator(".messages")).to_contain_text("Your listing is published.")
+    expect(page.locator(".status-line .status")).to_have_text("Published")
+
+    visitor_context = browser.new_context(base_url=live_server.url)
+    visitor_context.set_default_timeout(15_000)
+    use_english(visitor_context, live_server)
+    serve_media(visitor_context)
+    visitor = visitor_context.new_page()
+    try:
+        visitor.goto("/browse/")
+        visitor.get_by_label(label("Category")).select_option("books")
+        visitor.get_by_role("button", name="Show results").click()
+        expect(visitor).to_have_url(re.compile(r"/browse/\?.*category=books"))
+        card = visitor.locator(".listing-card", has_text="红楼梦 全四册 人民文学版")
+        expect(card).to_contain_text("¥45.00")
+        expect(card).to_contain_text("上海市")
+        card.get_by_role("link").click()
+
+        expect(visitor.get_by_role("heading", level=1)).to_have_text("红楼梦 全四册 人民文学版")
+        expect(visitor.locator(".listing-price")).to_have_text("¥45.00")
+        expect(visitor.locator(".seller")).to_contain_text("书友小王")
+        expect(visitor.locator("main")).not_to_contain_text(seller.email)
+        gallery_image = visitor.locator(".gallery img").first
+        expect(gallery_image).to_have_attribute("srcset", re.compile(r"320w.*960w"))
+        assert visitor.evaluate("document.querySelector('.gallery img').naturalWidth") > 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        visitor.screenshot(path=str(ARTIFACTS / "listing_journey_visitor_detail.png"), full_page=True)
+    finally:
+        visitor_context.close()
