@@ -939,3 +939,66 @@ def listings_sharing_a_device(listing_ids: Sequence[int]) -> set[int]:
     for other_listing, digest in clashes:
         shared |= {listing_id for listing_id in by_hash.get(digest, set()) if listing_id != other_listing}
     return shared
+
+
+# --- technician credentials (staff) -------------------------------------------------------
+
+
+@transaction.atomic
+def technician_credential_add(
+    *,
+    staff: User,
+    user: User,
+    provider_id: int,
+    number: str,
+    issuer: str,
+    valid_from: dt.date,
+    valid_to: dt.date,
+    verified: bool = False,
+) -> TechnicianCredential:
+    """Staff record a technician's credential (from the paper or the issuer's register);
+    it counts only once verified."""
+    if not staff.is_staff:
+        raise PermissionDenied(_("Only staff record technician credentials."))
+    provider = Organisation.objects.filter(pk=provider_id, kind=OrganisationKind.ERASURE_PROVIDER).first()
+    if provider is None:
+        raise NotFound(_("No such erasure provider."))
+    if not Membership.objects.filter(user=user, organisation=provider, role=Role.TECHNICIAN).exists():
+        raise ValidationFailed(
+            _("%(user)s is not a technician of %(provider)s.") % {"user": user.public_name, "provider": provider.name},
+            details={"fields": {"user": [_("Add the technician membership first.")]}},
+        )
+    if valid_to < valid_from:
+        raise ValidationFailed(
+            _("The credential must end after it starts."), details={"fields": {"valid_to": [_("Before the start.")]}}
+        )
+    number, issuer = number.strip(), issuer.strip()
+    if TechnicianCredential.objects.filter(issuer=issuer, number=number).exists():
+        raise Conflict(
+            _("This issuer's credential number is already recorded."),
+            code="credential_exists",
+            details={"fields": {"number": [_("Already recorded.")]}},
+        )
+    return TechnicianCredential.objects.create(
+        user=user,
+        provider=provider,
+        number=number,
+        issuer=issuer,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        verified_at=timezone.now() if verified else None,
+    )
+
+
+@transaction.atomic
+def technician_credential_verify(*, staff: User, credential_id: int) -> TechnicianCredential:
+    """Staff checked the credential with its issuer: from now on the technician may sign."""
+    if not staff.is_staff:
+        raise PermissionDenied(_("Only staff verify technician credentials."))
+    credential = TechnicianCredential.objects.select_for_update().filter(pk=credential_id).first()
+    if credential is None:
+        raise NotFound(_("No such credential."))
+    if credential.verified_at is None:
+        credential.verified_at = timezone.now()
+        credential.save(update_fields=["verified_at"])
+    return credential

@@ -1,5 +1,6 @@
 """The transparency log is append-only in the database itself: UPDATE and DELETE on its
-tables raise an error, whatever code (or person with a SQL shell) tries them."""
+rows raise an error, whatever code (or person with a SQL shell) tries them. (TRUNCATE,
+a table-owner operation, stays possible so test databases can be reset.)"""
 
 from django.db import migrations
 
@@ -23,10 +24,6 @@ def create_triggers(apps, schema_editor):
                 f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only();"
             )
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only();"
-            )
         elif vendor == "sqlite":
             for operation in ("UPDATE", "DELETE"):
                 schema_editor.execute(
@@ -40,7 +37,6 @@ def drop_triggers(apps, schema_editor):
     for table in TABLES:
         if vendor == "postgresql":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table};")
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};")
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {table}_append_only();")
         elif vendor == "sqlite":
             for operation in ("update", "delete"):

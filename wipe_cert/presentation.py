@@ -1,0 +1,161 @@
+"""How a certificate is shown to people: masked identifiers for everyone but the provider,
+the seller and staff, labels for statuses and techniques, and the values an import read
+from the tool's report. Shared by the pages, the PDF and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from wipe_cert.models import ErasureCertificate
+from wipe_cert.services import public_status
+from wipe_cert.signing import BundleCheck
+
+MASK = "••••"
+
+# Public statuses (wipe_cert.services.public_status) plus "invalid": accepted, but the
+# stored record no longer verifies.
+STATUS_LABELS: dict[str, Any] = {
+    "valid": _("Valid"),
+    "revoked": _("Revoked"),
+    "superseded": _("Superseded"),
+    "rejected": _("Rejected"),
+    "pending_review": _("Pending review"),
+    "draft": _("Draft (not signed)"),
+    "invalid": _("Does not verify"),
+}
+STATUS_EXPLANATIONS: dict[str, Any] = {
+    "valid": _("The erasure was recorded by the tool, signed by the provider, accepted and logged by the platform."),
+    "revoked": _("The provider or the platform withdrew this certificate; the device must be erased again."),
+    "superseded": _("A newer certificate replaces this one."),
+    "rejected": _("The recorded erasure does not meet the platform's rules; the device may not be sold with it."),
+    "pending_review": _("The erasure reaches only the NIST “Clear” level; staff are reviewing it."),
+    "draft": _("The technician has not signed this certificate yet."),
+    "invalid": _("The signed record does not match its signatures or the transparency log. Do not rely on it."),
+}
+TECHNIQUE_LABELS: dict[str, Any] = {
+    "overwrite": _("Overwrite"),
+    "block_erase": _("Block erase"),
+    "crypto_erase": _("Cryptographic erase"),
+    "sanitize": _("Sanitize command"),
+    "secure_erase": _("Secure erase"),
+    "factory_reset": _("Factory reset"),
+    "destruction": _("Physical destruction"),
+}
+VERIFICATION_LABELS: dict[str, Any] = {
+    "none": _("none"),
+    "last_pass": _("last pass"),
+    "all_passes": _("all passes"),
+    "sample": _("sample"),
+    "tool_status": _("tool status"),
+}
+VERIFICATION_RESULT_LABELS: dict[str, Any] = {
+    "passed": _("passed"),
+    "failed": _("failed"),
+    "not_run": _("not run"),
+}
+NIST_LABELS: dict[str, Any] = {"clear": _("Clear"), "purge": _("Purge"), "destroy": _("Destroy")}
+LOCK_LABELS: dict[str, Any] = {
+    "activation_lock": _("Activation lock"),
+    "frp": _("Factory reset protection (FRP)"),
+    "mdm": _("Mobile device management (MDM)"),
+    "removable_media_removed": _("Removable media removed"),
+    "sim_removed": _("SIM removed"),
+    "esim_erased": _("eSIM erased"),
+}
+
+
+def mask_identifier(value: str | None) -> str:
+    """The last four characters only."""
+    if not value:
+        return ""
+    return MASK if len(value) <= 4 else f"{MASK} {value[-4:]}"
+
+
+def device_display(device: Mapping[str, Any], *, full: bool) -> dict[str, Any]:
+    shown = dict(device)
+    if full:
+        return shown
+    if "serial" in shown:
+        shown["serial"] = mask_identifier(str(shown["serial"]))
+    if "imeis" in shown:
+        shown["imeis"] = [mask_identifier(str(imei)) for imei in shown["imeis"] or []]
+    if "meid" in shown:
+        shown["meid"] = mask_identifier(str(shown["meid"]))
+    return shown
+
+
+def media_display(media: Sequence[Mapping[str, Any]], *, full: bool) -> list[dict[str, Any]]:
+    shown = []
+    for medium in media:
+        row = dict(medium)
+        if not full and "serial" in row:
+            row["serial"] = mask_identifier(str(row["serial"]))
+        shown.append(row)
+    return shown
+
+
+def read_values(certificate: ErasureCertificate) -> dict[str, Any]:
+    """What an import read from the tool's report, as {"media.0.passes": 3, …}: the fields
+    the report recorded, with the values now in the draft (they cannot be typed over)."""
+    names = list((certificate.imported or {}).get("read_fields") or [])
+    values: dict[str, Any] = {}
+    for index, medium in enumerate(certificate.payload.get("media") or []):
+        for name in names:
+            if name in medium and medium[name] not in (None, ""):
+                values[f"media.{index}.{name}"] = medium[name]
+    return values
+
+
+def missing_fields(certificate: ErasureCertificate) -> list[str]:
+    return list((certificate.imported or {}).get("missing") or [])
+
+
+def display_status(certificate: ErasureCertificate, check: BundleCheck | None = None) -> str:
+    """The status to show: the platform's, except that an accepted certificate whose
+    record no longer verifies is shown as "invalid"."""
+    status = public_status(certificate)
+    if status == "valid" and check is not None and not check.valid:
+        return "invalid"
+    return status
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def medium_rows(media: Sequence[Mapping[str, Any]], *, full: bool) -> list[dict[str, Any]]:
+    """Each medium as the pages and the PDF show it: labels and parsed times."""
+    rows = []
+    for medium in media_display(media, full=full):
+        verification = medium.get("verification") or {}
+        tool = medium.get("tool") or {}
+        rows.append(
+            {
+                **medium,
+                "technique_label": TECHNIQUE_LABELS.get(medium.get("technique", ""), medium.get("technique", "")),
+                "nist_label": NIST_LABELS.get(medium.get("nist_level", ""), medium.get("nist_level", "")),
+                "verification_method_label": VERIFICATION_LABELS.get(
+                    verification.get("method", ""), verification.get("method", "")
+                ),
+                "verification_result_label": VERIFICATION_RESULT_LABELS.get(
+                    verification.get("result", ""), verification.get("result", "")
+                ),
+                "tool_label": " ".join(str(part) for part in (tool.get("name"), tool.get("version")) if part),
+                "started": parse_time(medium.get("started_at")),
+                "ended": parse_time(medium.get("ended_at")),
+            }
+        )
+    return rows
+
+
+def lock_rows(locks: Mapping[str, Any]) -> list[tuple[Any, Any]]:
+    return [(LOCK_LABELS.get(key, key), value) for key, value in locks.items()]
