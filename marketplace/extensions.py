@@ -35,7 +35,9 @@ class Panel:
 
 
 BadgeProvider = Callable[[Sequence[Listing]], dict[int, list[Badge]]]
-PanelProvider = Callable[[Listing, Any], Panel | None]
+# (listing, user, where) → Panel or None; `where` is "detail" (public page) or "manage"
+# (the seller's page).
+PanelProvider = Callable[[Listing, Any, str], Panel | None]
 
 
 @functools.cache
@@ -75,5 +77,5 @@ def attach_badges(listings: Sequence[Listing]) -> None:
         listing.badges = found.get(listing.pk, [])  # type: ignore[attr-defined]
 
 
-def panels_for(listing: Listing, user: Any) -> list[Panel]:
-    return [panel for provider in panel_providers() if (panel := provider(listing, user)) is not None]
+def panels_for(listing: Listing, user: Any, where: str = "detail") -> list[Panel]:
+    return [panel for provider in panel_providers() if (panel := provider(listing, user, where)) is not None]

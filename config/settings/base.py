@@ -293,8 +293,8 @@ WIPE_CERT_ENCRYPTION_KEY = env("WIPE_CERT_ENCRYPTION_KEY")
 WIPE_CERT_IDENTIFIER_KEY = env("WIPE_CERT_IDENTIFIER_KEY")
 WIPE_CERT_REPORT_MAX_BYTES = int(env("WIPE_CERT_REPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 # Badges and detail-page panels other apps add to listings (see marketplace.extensions).
-MARKETPLACE_LISTING_BADGES: list[str] = []
-MARKETPLACE_LISTING_PANELS: list[str] = []
+MARKETPLACE_LISTING_BADGES = ["grading.badges.grade_badges"]
+MARKETPLACE_LISTING_PANELS = ["grading.badges.grade_panel"]
 
 # Periodic work (run `celery -A config beat`).
 CELERY_BEAT_SCHEDULE = {

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketplace.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from marketplace.extensions import attach_badges, panels_for
 from marketplace.forms.listings import ATTRIBUTE_FORMS, COMMON_FIELDS, ListingPageForm
 from marketplace.gates import BlockingReason, evaluate_gates
 from marketplace.models import (
@@ -367,6 +368,7 @@ def my_listings(request: HttpRequest) -> HttpResponse:
     listings = list(page.object_list)
     # One batched evaluation for the whole page: a fixed number of queries.
     blocking = evaluate_gates(listings)
+    attach_badges(listings)
     rows = []
     for listing in listings:
         cover = listing_cover(listing)
@@ -426,6 +428,7 @@ def listing_manage(request: HttpRequest, pk: int) -> HttpResponse:
             "can_publish": listing.status in PUBLISHABLE_FROM,
             "can_withdraw": ListingStatus.WITHDRAWN in allowed,
             "can_reopen": listing.status in REOPENABLE,
+            "panels": panels_for(listing, _user(request), "manage"),
         },
     )
 
@@ -643,11 +646,13 @@ def listing_public(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404(_("No such listing."))
     can_manage = listing_can_manage(user=user, listing=listing)
     can_report = user.is_authenticated and not can_manage and listing.status in REPORTABLE
+    attach_badges([listing])
     return render(
         request,
         "marketplace/listings/detail.html",
         {
             "listing": listing,
+            "panels": panels_for(listing, user, "detail"),
             "gallery": _gallery(list(listing.photos.all())),
             "attribute_rows": attribute_rows(listing),
             "delivery": delivery_labels(listing),
@@ -693,8 +698,10 @@ def browse(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     ignored = [(str(form.fields[name].label or pretty_name(name)), errors[0]) for name, errors in form.errors.items()]
     page = Paginator(listings_browse(filters=filters), BROWSE_PER_PAGE).get_page(request.GET.get("page"))
+    listings = list(page.object_list)
+    attach_badges(listings)
     cards = []
-    for listing in page.object_list:
+    for listing in listings:
         cover = listing_cover(listing)
         cards.append(
             BrowseCard(

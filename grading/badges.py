@@ -1,0 +1,70 @@
+"""What grading adds to listing pages: a grade badge on cards and a grade panel (with
+the fair price band) on the detail and manage pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from grading.models import Appraisal, AppraisalKind
+from grading.services import SELF_ASSESSABLE, current_appraisals, listing_valuation
+from marketplace.extensions import Badge, Panel
+from marketplace.models import Listing
+
+
+def grade_label(appraisal: Appraisal) -> str:
+    language = "en" if translation.get_language() == "en" else "zh"
+    for grade in appraisal.rule_set.document.get("grades", []):
+        if grade["key"] == appraisal.grade:
+            label = grade["label"]
+            return str(label.get(language, label.get("zh")) if isinstance(label, dict) else label)
+    return appraisal.grade
+
+
+def standards_url(appraisal: Appraisal) -> str:
+    return f"/grading/standards/{appraisal.rule_set_key}/"
+
+
+def grade_badges(listings: Sequence[Listing]) -> dict[int, list[Badge]]:
+    appraisals = current_appraisals([listing.pk for listing in listings])
+    badges: dict[int, list[Badge]] = {}
+    for listing_id, appraisal in appraisals.items():
+        if not appraisal.sellable:
+            continue
+        how = _("certified") if appraisal.kind == AppraisalKind.CERTIFIED else _("self-assessed")
+        badges[listing_id] = [
+            Badge(
+                label=_("Grade %(grade)s · %(how)s") % {"grade": grade_label(appraisal), "how": how},
+                kind="ok" if appraisal.kind == AppraisalKind.CERTIFIED else "info",
+                url=standards_url(appraisal),
+                title=_("Graded under %(key)s %(version)s")
+                % {"key": appraisal.rule_set_key, "version": appraisal.rule_set_version},
+            )
+        ]
+    return badges
+
+
+def grade_panel(listing: Listing, user: Any, where: str) -> Panel | None:
+    appraisal = current_appraisals([listing.pk]).get(listing.pk)
+    band = listing_valuation(listing=listing)
+    if appraisal is None and where == "detail" and band is None:
+        return None
+    language = "en" if translation.get_language() == "en" else "zh"
+    findings = appraisal.result.get("findings", []) if appraisal else []
+    return Panel(
+        template="grading/panels/grade.html",
+        context={
+            "where": where,
+            "listing": listing,
+            "appraisal": appraisal,
+            "grade_label": grade_label(appraisal) if appraisal else "",
+            "standards_url": standards_url(appraisal) if appraisal else "",
+            "explanation": [f["text"].get(language, f["text"]["zh"]) for f in findings],
+            "band": band,
+            "position": band.position_of(listing.price) if band else None,
+            "self_assessable": listing.category in SELF_ASSESSABLE,
+        },
+    )
