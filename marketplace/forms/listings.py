@@ -123,7 +123,7 @@ class ListingPageForm(ListingForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
-            self.initial["price_yuan"] = Decimal(self.instance.price) / 100
+            self.initial["price_yuan"] = (Decimal(self.instance.price) / 100).quantize(Decimal("0.01"))
 
     def clean(self) -> dict[str, Any]:
         yuan = self.cleaned_data.get("price_yuan")
@@ -248,7 +248,7 @@ class FurnitureAttributesForm(forms.ModelForm):
 
 class BookAttributesForm(forms.ModelForm):
     isbn = identifier_field(BookAttributes, "isbn", required=True)
-    authors = AuthorsField(label=gettext_lazy("authors"), required=False)
+    authors = AuthorsField(label=gettext_lazy("Authors"), required=False)
 
     class Meta:
         model = BookAttributes

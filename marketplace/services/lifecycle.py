@@ -5,10 +5,25 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from marketplace.errors import Conflict
 from marketplace.models import ALLOWED_TRANSITIONS, Listing, ListingStatus, ListingStatusChange, User
 from marketplace.signals import listing_changed
+
+# Reasons the system records in the history, stored as these stable keys and shown to
+# people in their language.
+SYSTEM_REASONS = {
+    "publication attempt": gettext_lazy("Publication attempted: waiting for the next check"),
+    "all gates passed": gettext_lazy("All publication checks passed"),
+    "reopened": gettext_lazy("Reopened as a draft"),
+    "withdrawn by seller": gettext_lazy("Withdrawn by the seller"),
+}
+
+
+def reason_label(reason: str) -> str:
+    """The history reason in the reader's language (moderators' own words stay as written)."""
+    return str(SYSTEM_REASONS.get(reason, reason))
 
 
 def transition_allowed(from_status: str, to_status: str) -> bool:

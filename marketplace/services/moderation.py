@@ -154,11 +154,16 @@ def listing_report_dismiss(*, moderator: User, report_id: int, note: str = "") -
     report.handled_at = timezone.now()
     report.resolution_note = note.strip()
     report.save(update_fields=["status", "handled_by", "handled_at", "resolution_note"])
+    body = (
+        gettext_lazy("Moderators reviewed your report on “%(title)s” and left the listing up. %(note)s")
+        if report.listing.status in (ListingStatus.PUBLISHED, ListingStatus.RESERVED)
+        else gettext_lazy("Moderators reviewed your report on “%(title)s”; the listing is no longer on sale. %(note)s")
+    )
     notify(
         users=[report.reporter],
         kind="report_dismissed",
         subject=gettext_lazy("Your report was reviewed"),
-        body=gettext_lazy("Moderators reviewed your report on “%(title)s” and left the listing up. %(note)s"),
+        body=body,
         params={"title": report.listing.title, "note": report.resolution_note},
     )
     return report

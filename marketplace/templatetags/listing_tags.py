@@ -33,3 +33,10 @@ def money(amount: int | None, currency: str = "CNY") -> str:
 @register.filter
 def masked(value: str) -> str:
     return mask_identifier(value)
+
+
+@register.filter
+def reason_label(reason: str) -> str:
+    from marketplace.services.lifecycle import reason_label as label
+
+    return label(reason)
