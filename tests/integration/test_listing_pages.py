@@ -188,7 +188,7 @@ def test_common_field_errors_show_together_with_attribute_errors(seller_client):
 def test_edit_changes_fields_and_unticked_boxes(seller_client, seller):
     listing = make_listing(seller, is_textbook=True)
     page = html(seller_client.get(f"/my/listings/{listing.pk}/edit/"))
-    assert 'name="price_yuan" value="45"' in page
+    assert 'name="price_yuan" value="45.00"' in page
     assert "曹雪芹" in page
 
     form = {**BOOK_FORM, "title": "红楼梦 (校注本)", "price_yuan": "38"}
