@@ -19,6 +19,7 @@ from ninja.security import django_auth
 from grading.api import router as grading_router
 from marketplace.api import router as marketplace_router
 from marketplace.errors import DomainError, ErrorCode
+from wipe_cert.api import router as erasure_router
 
 logger = logging.getLogger(__name__)
 
@@ -116,3 +117,4 @@ def health(request: HttpRequest) -> Status[dict[str, str]]:
 
 api.add_router("/", marketplace_router)
 api.add_router("/", grading_router)
+api.add_router("/", erasure_router)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
 from typing import Any, cast
 
 from django.http import HttpRequest, QueryDict
@@ -46,7 +45,6 @@ router = Router(tags=["erasure certificates"])
 MEDIA_TYPES = tuple(MEDIUM["properties"]["type"]["enum"])
 # Who may download the signed bundle (payload with full identifiers) for offline checks.
 BUNDLE_AVAILABLE_TO = "provider, seller, staff"
-_NOT_FOUND = "No such certificate."
 
 
 # --- Input ------------------------------------------------------------------------
@@ -213,7 +211,11 @@ def certificate_json(certificate: ErasureCertificate, *, full: bool) -> dict[str
         "id": certificate.pk,
         "status": certificate.status,
         "public_status": public_status(certificate),
-        "provider": {"id": certificate.provider.pk, "name": certificate.provider.name, "uscc": certificate.provider.uscc},
+        "provider": {
+            "id": certificate.provider.pk,
+            "name": certificate.provider.name,
+            "uscc": certificate.provider.uscc,
+        },
         "technician": certificate.technician.public_name,
         "device": device_display(payload.get("device") or {}, full=full),
         "device_encrypted": payload.get("device_encrypted"),
@@ -252,10 +254,10 @@ def _visible(user: User, certificate_id: uuid.UUID) -> tuple[ErasureCertificate,
     """The certificate and whether the user sees full identifiers; drafts only for those."""
     certificate = certificate_get(certificate_id=certificate_id)
     if certificate is None:
-        raise NotFound(_(_NOT_FOUND))
+        raise NotFound(_("No such certificate."))
     full = certificate_can_see_identifiers(user=user, certificate=certificate)
     if certificate.status == CertificateStatus.DRAFT and not full:
-        raise NotFound(_(_NOT_FOUND))
+        raise NotFound(_("No such certificate."))
     return certificate, full
 
 
@@ -302,7 +304,7 @@ def certificate_create_endpoint(request: HttpRequest, payload: CertificateCreate
     certificate = certificate_draft_create(
         technician=actor,
         provider_id=payload.provider_id,
-        device=payload.device.model_dump(exclude_defaults=True) | {"type": payload.device.type},
+        device=payload.device.model_dump(),
         media=payload.media,
         locks=payload.locks,
         device_encrypted=payload.device_encrypted,
@@ -430,9 +432,7 @@ def certificate_sign_endpoint(request: HttpRequest, certificate_id: uuid.UUID) -
     return certificate_json(_reloaded(certificate), full=True)
 
 
-@router.post(
-    "/erasure-certificates/{uuid:certificate_id}/revoke", response={200: CertificateOut, **CERTIFICATE_ERRORS}
-)
+@router.post("/erasure-certificates/{uuid:certificate_id}/revoke", response={200: CertificateOut, **CERTIFICATE_ERRORS})
 def certificate_revoke_endpoint(request: HttpRequest, certificate_id: uuid.UUID, payload: RevokeIn) -> dict[str, Any]:
     """The provider or staff withdraw a certificate: its listing goes off sale and the
     seller is told."""
@@ -440,9 +440,7 @@ def certificate_revoke_endpoint(request: HttpRequest, certificate_id: uuid.UUID,
     return certificate_json(_reloaded(certificate), full=True)
 
 
-@router.post(
-    "/listings/{int:listing_id}/erasure-certificate", response={200: CertificateOut, **CERTIFICATE_ERRORS}
-)
+@router.post("/listings/{int:listing_id}/erasure-certificate", response={200: CertificateOut, **CERTIFICATE_ERRORS})
 def certificate_bind_endpoint(request: HttpRequest, listing_id: int, payload: BindIn) -> dict[str, Any]:
     """The seller attaches an accepted certificate to the listing of that very device. 422
     with the problem's code: certificate_not_accepted, identifier_mismatch,
@@ -524,8 +522,3 @@ def certificate_verification(request: HttpRequest, certificate_id: uuid.UUID) ->
         "bundle": bundle if full else None,
         "bundle_available_to": BUNDLE_AVAILABLE_TO,
     }
-
-
-def verification_summary(bundle: Mapping[str, Any]) -> dict[str, Any]:
-    check = verify_bundle(bundle)
-    return {"valid": check.valid, "checks": check.checks, "problems": check.problems}

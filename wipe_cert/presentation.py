@@ -159,3 +159,60 @@ def medium_rows(media: Sequence[Mapping[str, Any]], *, full: bool) -> list[dict[
 
 def lock_rows(locks: Mapping[str, Any]) -> list[tuple[Any, Any]]:
     return [(LOCK_LABELS.get(key, key), value) for key, value in locks.items()]
+
+
+READ_FIELD_LABELS: dict[str, Any] = {
+    "method_name": _("Method"),
+    "passes": _("Passes"),
+    "random_passes": _("Random-data passes"),
+    "verification": _("Verification"),
+    "blanking": _("Blanking (final zero pass)"),
+    "errors": _("Errors"),
+    "result": _("Result"),
+    "model": _("Medium model"),
+    "serial": _("Medium serial number"),
+    "capacity_bytes": _("Capacity (bytes)"),
+    "interface": _("Interface"),
+    "tool": _("Tool"),
+    "started_at": _("Started at"),
+    "ended_at": _("Ended at"),
+    "technique": _("Technique"),
+    "status": _("Tool status"),
+}
+ERROR_LABELS: dict[str, Any] = {"pass": _("pass"), "verification": _("verification"), "sync": _("sync")}
+
+
+def format_value(name: str, value: Any) -> str:
+    """A value read from a report, as a technician reads it."""
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if name == "verification" and isinstance(value, Mapping):
+        method = VERIFICATION_LABELS.get(value.get("method", ""), value.get("method", ""))
+        result = VERIFICATION_RESULT_LABELS.get(value.get("result", ""), value.get("result", ""))
+        return f"{method}: {result}"
+    if name == "errors" and isinstance(value, Mapping):
+        return ", ".join(f"{ERROR_LABELS.get(key, key)} {count}" for key, count in value.items())
+    if name == "tool" and isinstance(value, Mapping):
+        return " ".join(str(part) for part in (value.get("name"), value.get("version")) if part)
+    if name == "technique":
+        return str(TECHNIQUE_LABELS.get(str(value), value))
+    if name == "capacity_bytes" and isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def read_rows(certificate: ErasureCertificate) -> list[dict[str, Any]]:
+    """The values read from the report, one row per medium and field, for the pages."""
+    rows = []
+    for key, value in read_values(certificate).items():
+        _media, index, name = key.split(".", 2)
+        rows.append(
+            {
+                "key": key,
+                "medium": int(index) + 1,
+                "name": name,
+                "label": READ_FIELD_LABELS.get(name, name),
+                "value": format_value(name, value),
+            }
+        )
+    return rows
