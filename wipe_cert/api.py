@@ -23,8 +23,14 @@ from marketplace.errors import NotFound, ValidationFailed
 from marketplace.models import User
 from wipe_cert.importers import IMPORTERS
 from wipe_cert.models import CertificateStatus, ErasureCertificate
-from wipe_cert.payload import MEDIUM
-from wipe_cert.presentation import device_display, display_status, media_display, missing_fields, read_values
+from wipe_cert.presentation import (
+    MEDIA_TYPES,
+    device_display,
+    display_status,
+    media_display,
+    missing_fields,
+    read_values,
+)
 from wipe_cert.selectors import certificate_get
 from wipe_cert.services import (
     certificate_bind,
@@ -42,7 +48,6 @@ from wipe_cert.signing import verify_bundle
 
 router = Router(tags=["erasure certificates"])
 
-MEDIA_TYPES = tuple(MEDIUM["properties"]["type"]["enum"])
 # Who may download the signed bundle (payload with full identifiers) for offline checks.
 BUNDLE_AVAILABLE_TO = "provider, seller, staff"
 

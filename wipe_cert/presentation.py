@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from wipe_cert.models import ErasureCertificate
+from wipe_cert.payload import MEDIUM
 from wipe_cert.services import public_status
 from wipe_cert.signing import BundleCheck
 
 MASK = "••••"
+MEDIA_TYPES: tuple[str, ...] = tuple(cast(dict[str, Any], MEDIUM)["properties"]["type"]["enum"])
 
 # Public statuses (wipe_cert.services.public_status) plus "invalid": accepted, but the
 # stored record no longer verifies.
@@ -198,6 +202,8 @@ def format_value(name: str, value: Any) -> str:
         return str(TECHNIQUE_LABELS.get(str(value), value))
     if name == "capacity_bytes" and isinstance(value, int):
         return f"{value:,}"
+    if name in ("started_at", "ended_at") and (moment := parse_time(value)) is not None:
+        return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
     return str(value)
 
 
