@@ -38,7 +38,7 @@ from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationF
 from marketplace.models import Category, Listing, ListingStatus, Membership, Role, User
 from marketplace.selectors import listing_detail
 from marketplace.services.accounts import user_act_as
-from marketplace.services.listings import listing_can_manage
+from marketplace.services.listings import PublicationBlocked, listing_can_manage, listing_publish
 from marketplace.services.notifications import moderators, notify
 from marketplace.services.photos import clean_image
 from marketplace.signals import listing_changed
@@ -493,6 +493,8 @@ def appraisal_submit(
     request.status = AppraisalRequestStatus.COMPLETED
     request.completed_at = timezone.now()
     request.save(update_fields=["status", "completed_at"])
+    if appraisal.sellable:
+        _continue_publication(listing)
     notify(
         users=[u for u in (listing.seller_user, listing.created_by) if u is not None][:1],
         kind="appraisal_signed",
@@ -504,6 +506,49 @@ def appraisal_submit(
         link=f"/my/listings/{listing.pk}/",
     )
     return appraisal
+
+
+def _continue_publication(listing: Listing) -> None:
+    """A listing waits in pending_appraisal because its seller asked to publish it; once a
+    sellable grade is signed, the publication goes on for them — live, or on to the next
+    stage that still blocks (the seller's page says what and why)."""
+    if listing.status != ListingStatus.PENDING_APPRAISAL:
+        return
+    seller = listing.seller_user or listing.created_by
+    if seller is None or not listing_can_manage(user=seller, listing=listing):
+        return
+    try:
+        listing_publish(actor=seller, listing_id=listing.pk)
+    except PublicationBlocked:
+        return
+
+
+def appraisal_claimed(*, appraiser: User, listing_id: int) -> AppraisalRequest:
+    """The claim `appraiser` holds on a listing, for the grading page; raises MFARequired
+    without two-factor authentication, PermissionDenied when someone else (or nobody)
+    claimed it, NotFound when it is not waiting for an appraisal."""
+    user_act_as(user=appraiser, role=Role.APPRAISER)
+    request = (
+        AppraisalRequest.objects.filter(
+            listing_id=listing_id, status__in=[AppraisalRequestStatus.OPEN, AppraisalRequestStatus.CLAIMED]
+        )
+        .select_related("listing")
+        .first()
+    )
+    if request is None:
+        raise NotFound(_("This listing is not waiting for an appraisal."))
+    if request.status != AppraisalRequestStatus.CLAIMED or request.claimed_by_id != appraiser.pk:
+        raise PermissionDenied(_("Claim the item from the queue before grading it."), code="not_claimed")
+    return request
+
+
+def appraisal_requests_claimed_by(*, appraiser: User) -> list[AppraisalRequest]:
+    """The items an appraiser claimed and has not signed yet, oldest claim first."""
+    return list(
+        AppraisalRequest.objects.filter(status=AppraisalRequestStatus.CLAIMED, claimed_by=appraiser)
+        .select_related("listing", "listing__seller_user", "listing__seller_organisation", "listing__electronics")
+        .order_by("claimed_at", "pk")
+    )
 
 
 def current_appraisals(listing_ids: Sequence[int]) -> dict[int, Appraisal]:
@@ -660,6 +705,118 @@ def ruleset_set_acceptable(*, staff: User, version_id: int, acceptable: bool) ->
     RuleSetVersion.objects.filter(pk=version.pk).update(acceptable=acceptable)
     version.refresh_from_db()
     return version
+
+
+CREDENTIAL_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+# What a credential document may be, told by its first bytes (never by its name alone).
+CREDENTIAL_DOCUMENT_TYPES = ((b"%PDF-", ".pdf"), (b"\xff\xd8\xff", ".jpg"), (b"\x89PNG\r\n\x1a\n", ".png"))
+
+
+def _credential_document(document: tuple[IO[bytes], int, str] | None) -> tuple[bytes, str]:
+    if document is None:
+        raise ValidationFailed(
+            _("The credential could not be submitted."),
+            details={"fields": {"document": [_("Attach a scan or photo of the credential.")]}},
+        )
+    upload, size, _name = document
+    if size > CREDENTIAL_DOCUMENT_MAX_BYTES:
+        raise ValidationFailed(
+            _("The credential could not be submitted."),
+            details={
+                "fields": {
+                    "document": [
+                        _("The document is larger than %(limit)d MB.")
+                        % {"limit": CREDENTIAL_DOCUMENT_MAX_BYTES // (1024 * 1024)}
+                    ]
+                }
+            },
+        )
+    data = upload.read(CREDENTIAL_DOCUMENT_MAX_BYTES + 1)
+    extension = next((ext for magic, ext in CREDENTIAL_DOCUMENT_TYPES if data.startswith(magic)), None)
+    if extension is None or len(data) > CREDENTIAL_DOCUMENT_MAX_BYTES:
+        raise ValidationFailed(
+            _("The credential could not be submitted."),
+            details={"fields": {"document": [_("Upload the document as a PDF, JPEG or PNG file.")]}},
+        )
+    return data, extension
+
+
+@transaction.atomic
+def credential_submit(
+    *,
+    user: User,
+    issuer: str,
+    number: str,
+    categories: Sequence[str],
+    valid_from: dt.date,
+    valid_to: dt.date,
+    document: tuple[IO[bytes], int, str] | None,
+) -> AppraiserCredential:
+    """An appraiser submits a credential with its document. It stays unusable until staff
+    have checked the document and verified it; staff are told it is waiting."""
+    if not user.is_authenticated:
+        raise PermissionDenied(_("Log in to submit a credential."))
+    fields: dict[str, list[str]] = {}
+    issuer, number = issuer.strip(), number.strip()
+    if not issuer:
+        fields["issuer"] = [_("Name the issuer.")]
+    if not number:
+        fields["number"] = [_("Give the credential number.")]
+    chosen = sorted(set(categories))
+    if not chosen or any(category not in Category.values for category in chosen):
+        fields["categories"] = [_("Choose at least one category.")]
+    if valid_to < valid_from:
+        fields["valid_to"] = [_("The end of validity cannot come before its start.")]
+    elif valid_to < timezone.localdate():
+        fields["valid_to"] = [_("This credential has already expired.")]
+    if fields:
+        raise ValidationFailed(_("The credential could not be submitted."), details={"fields": fields})
+    data, extension = _credential_document(document)
+    if AppraiserCredential.objects.filter(issuer=issuer, number=number).exists():
+        raise ValidationFailed(
+            _("The credential could not be submitted."),
+            details={"fields": {"number": [_("This issuer's credential number is already registered.")]}},
+        )
+    membership = (
+        Membership.objects.filter(user=user, role=Role.APPRAISER).select_related("organisation").order_by("pk").first()
+    )
+    credential = AppraiserCredential(
+        user=user,
+        issuer=issuer,
+        number=number,
+        categories=chosen,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        organisation=membership.organisation if membership else None,
+    )
+    digest = hashlib.sha256(data).hexdigest()
+    credential.document.save(f"{digest[:24]}{extension}", ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            credential.save()
+    except IntegrityError as exc:
+        credential.document.delete(save=False)
+        raise ValidationFailed(
+            _("The credential could not be submitted."),
+            details={"fields": {"number": [_("This issuer's credential number is already registered.")]}},
+        ) from exc
+    notify(
+        users=moderators(),
+        kind="credential_submitted",
+        subject=gettext_lazy("An appraiser credential waits for verification: %(number)s"),
+        body=gettext_lazy(
+            "%(name)s submitted the credential %(issuer)s %(number)s for %(categories)s. Check the document and "
+            "verify or revoke it."
+        ),
+        params={
+            "name": user.public_name,
+            "issuer": issuer,
+            "number": number,
+            "categories": ", ".join(chosen),
+        },
+        link=f"/cms-admin/appraiser-credentials/inspect/{credential.pk}/",
+    )
+    return credential
 
 
 @transaction.atomic

@@ -1,5 +1,5 @@
-"""A seller lists a book, learns that a photo is missing, adds one and publishes; a visitor
-finds the book by browsing and opens it."""
+"""A seller lists a book, learns that a photo and a grade are missing, adds a photo,
+self-assesses the book and publishes; a visitor finds the book by browsing and opens it."""
 
 from __future__ import annotations
 
@@ -16,21 +16,6 @@ from tests.e2e.conftest import ARTIFACTS
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-CORE_GATES = [
-    "marketplace.gates.PhotosPresentGate",
-    "marketplace.gates.SellerEmailVerifiedGate",
-    "marketplace.gates.ProhibitedItemGate",
-    "marketplace.gates.StolenGoodsGate",
-]
-
-
-@pytest.fixture(autouse=True)
-def core_gates(settings):
-    """This journey is about listing and photos: only the marketplace's own gates apply
-    (the live server runs in this process, so the override reaches it). Grading and
-    erasure have journeys of their own."""
-    settings.MARKETPLACE_PUBLICATION_GATES = CORE_GATES
 
 
 def label(text: str) -> re.Pattern[str]:
@@ -85,6 +70,7 @@ def test_seller_publishes_a_book_and_a_visitor_finds_it(page, browser, live_serv
     expect(page).to_have_url(re.compile(r"/my/listings/\d+/$"))
     expect(page.locator(".status-line .status")).to_have_text("Draft")
     expect(page.locator("#blocking")).to_contain_text("Add at least one photo.")
+    expect(page.locator("#blocking")).to_contain_text("Grade the item: fill in the self-assessment")
 
     photo = tmp_path / "book.jpg"
     Image.new("RGB", (800, 600), "firebrick").save(photo, format="JPEG")
@@ -92,6 +78,25 @@ def test_seller_publishes_a_book_and_a_visitor_finds_it(page, browser, live_serv
     page.get_by_role("button", name="Upload").click()
     expect(page.locator(".messages")).to_contain_text("Photos added")
     expect(page.locator(".photo-list img")).to_have_count(1)
+    expect(page.locator("#blocking")).not_to_contain_text("Add at least one photo.")
+
+    # Books are self-assessed by their sellers against the public standard.
+    page.locator(".grade-panel").get_by_role("link", name="Self-assess").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Self-assessment")
+    page.get_by_role("group", name=re.compile(r"^Overall condition:?$")).get_by_label("Fine", exact=True).check()
+    for question in (
+        "Ex-library (stamps, labels)",
+        "Book-club edition",
+        "Dust jacket missing",
+        "Missing pages",
+        "Mould",
+        "Water damage",
+    ):
+        page.get_by_role("group", name=re.compile(rf"^{re.escape(question)}:?$")).get_by_label("No", exact=True).check()
+    page.get_by_role("button", name="Save self-assessment").click()
+    expect(page).to_have_url(re.compile(r"/my/listings/\d+/$"))
+    expect(page.locator(".messages")).to_contain_text("Self-assessed: grade Fine.")
+    expect(page.locator(".grade-panel")).to_contain_text("Self-assessed by the seller")
     expect(page.locator("#blocking")).to_have_count(0)
 
     page.get_by_role("button", name="Publish").click()
@@ -111,7 +116,8 @@ def test_seller_publishes_a_book_and_a_visitor_finds_it(page, browser, live_serv
         card = visitor.locator(".listing-card", has_text="红楼梦 全四册 人民文学版")
         expect(card).to_contain_text("¥45.00")
         expect(card).to_contain_text("上海市")
-        card.get_by_role("link").click()
+        expect(card).to_contain_text("Grade Fine · self-assessed")
+        card.get_by_role("link", name="红楼梦 全四册 人民文学版").click()
 
         expect(visitor.get_by_role("heading", level=1)).to_have_text("红楼梦 全四册 人民文学版")
         expect(visitor.locator(".listing-price")).to_have_text("¥45.00")
