@@ -184,3 +184,16 @@ class ModerationViewSetGroup(ModelViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_moderation_viewsets() -> ModerationViewSetGroup:
     return ModerationViewSetGroup()
+
+
+# --- Community pages (flea markets, consignment events, book swaps) --------------------
+# Their hooks live in their own module; importing it registers them.
+from cms import community_hooks  # noqa: E402, F401
+
+# --- Orders: disputes to resolve and the order list (see cms/orders_admin.py) ------------
+from cms.orders_admin import OrdersViewSetGroup  # noqa: E402
+
+
+@hooks.register("register_admin_viewset")
+def register_orders_viewsets() -> OrdersViewSetGroup:
+    return OrdersViewSetGroup()

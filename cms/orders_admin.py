@@ -1,0 +1,305 @@
+"""The "Orders" menu of the Wagtail admin: disputes to resolve (full refund, partial
+refund, reject) and a read-only order list. Staff only. Registered from the end of
+cms/wagtail_hooks.py; every decision goes through marketplace.services.orders."""
+
+from __future__ import annotations
+
+import mimetypes
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib.admin.utils import quote
+from django.contrib.auth.models import Permission
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.functional import cached_property
+from django.utils.text import capfirst
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import FormView
+from wagtail.admin import messages
+from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
+from wagtail.admin.views.generic import IndexView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.widgets.button import ListingButton
+from wagtail.permissions import register_permission_policy
+
+from cms.admin_views import StaffOnlyPermissionPolicy, show_domain_error
+from marketplace.errors import DomainError
+from marketplace.models import Dispute, DisputeEvidence, DisputeStatus, Order
+from marketplace.services.orders import DisputeOutcome, dispute_resolve
+from marketplace.templatetags.listing_tags import format_money
+
+register_permission_policy(Dispute, StaffOnlyPermissionPolicy(Dispute, actions={"view", "resolve"}))
+register_permission_policy(Order, StaffOnlyPermissionPolicy(Order, actions={"view"}))
+
+
+class StaffOnlyViewSet(ModelViewSet):
+    copy_view_enabled = False
+    add_to_reference_index = False
+
+    def get_permissions_to_register(self) -> QuerySet[Permission]:
+        return Permission.objects.none()
+
+
+def order_link(order: Order) -> str:
+    return reverse("order_detail", args=(order.pk,))
+
+
+# --- Disputes ---------------------------------------------------------------------------
+
+
+class DisputeIndexView(IndexView):
+    """Open disputes first, oldest first among them (they have waited longest)."""
+
+    resolve_url_name: str | None = None
+
+    def get_base_queryset(self) -> QuerySet[Dispute]:
+        return (
+            super()
+            .get_base_queryset()
+            .select_related("order", "opened_by")
+            .annotate(
+                open_first=Case(
+                    When(status=DisputeStatus.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
+                )
+            )
+        )
+
+    @cached_property
+    def columns(self) -> list[Column]:
+        title_column = self._get_title_column_class(TitleColumn)
+        return [
+            title_column(
+                "order",
+                label=_("Order"),
+                accessor=lambda d: f"#{d.order_id} {d.order.title}",
+                get_url=lambda d: reverse(self.resolve_url_name, args=(quote(d.pk),)) if self.resolve_url_name else "",
+            ),
+            Column("kind", label=_("Kind"), accessor="get_kind_display", sort_key="kind"),
+            Column("amount", label=_("Price"), accessor=lambda d: format_money(d.order.amount, d.order.currency)),
+            Column("opened_by", label=_("Buyer"), accessor="opened_by"),
+            StatusTagColumn(
+                "status",
+                label=_("Status"),
+                accessor="get_status_display",
+                sort_key="status",
+                primary=lambda d: d.status == DisputeStatus.OPEN,
+            ),
+            DateColumn("created_at", label=_("Opened at"), sort_key="created_at"),
+        ]
+
+    def get_list_more_buttons(self, instance: Dispute) -> list[Any]:
+        buttons: list[Any] = super().get_list_more_buttons(instance)
+        if instance.status == DisputeStatus.OPEN and self.resolve_url_name and self.user_has_permission("resolve"):
+            buttons.append(
+                ListingButton(
+                    gettext("Resolve"),
+                    url=reverse(self.resolve_url_name, args=(quote(instance.pk),)),
+                    icon_name="check",
+                    priority=10,
+                )
+            )
+        return buttons
+
+
+class DisputeResolveForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Decision"),
+        widget=forms.RadioSelect,
+        choices=[
+            (DisputeOutcome.REFUND_FULL, _("Uphold: refund the buyer in full (the listing is taken down)")),
+            (DisputeOutcome.REFUND_PARTIAL, _("Uphold in part: refund part of the price, the rest goes to the seller")),
+            (DisputeOutcome.REJECT, _("Reject: the order continues and its timer runs again")),
+        ],
+    )
+    refund_yuan = forms.DecimalField(
+        label=_("Partial refund (¥)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("Only for a partial refund."),
+    )
+    note = forms.CharField(
+        label=_("Note to both parties"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The buyer and the seller read this with the decision."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("outcome") == DisputeOutcome.REFUND_PARTIAL and not cleaned.get("refund_yuan"):
+            self.add_error("refund_yuan", _("Enter the amount to refund."))
+        return cleaned
+
+
+class DisputeResolveView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+    model = Dispute
+    permission_required = "resolve"
+    template_name = "cms/admin/dispute_resolve.html"
+    header_icon = "warning"
+    page_title = _("Resolve dispute")
+    form_class = DisputeResolveForm
+    index_url_name: str | None = None
+    url_name: str | None = None
+    evidence_url_name: str | None = None
+
+    @cached_property
+    def dispute(self) -> Dispute:
+        return get_object_or_404(
+            Dispute.objects.select_related(
+                "order", "order__listing", "order__buyer", "order__seller_user", "order__seller_organisation"
+            ).prefetch_related("evidence"),
+            pk=self.kwargs["pk"],
+        )
+
+    def get_page_subtitle(self) -> str:
+        return f"#{self.dispute.order_id} {self.dispute.order.title}"
+
+    def get_success_url(self) -> str:
+        assert self.index_url_name is not None  # noqa: S101 - set by the viewset
+        return reverse(self.index_url_name)
+
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
+        return [
+            *self.breadcrumbs_items,
+            {"url": self.get_success_url(), "label": capfirst(Dispute._meta.verbose_name_plural)},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        dispute = self.dispute
+        order = dispute.order
+        context.update(
+            dispute=dispute,
+            order=order,
+            order_url=order_link(order),
+            price=format_money(order.amount, order.currency),
+            evidence=[
+                reverse(self.evidence_url_name, args=(quote(e.pk),)) if self.evidence_url_name else ""
+                for e in dispute.evidence.all()
+            ],
+            history=list(order.status_history.order_by("pk")),
+            action_url=reverse(self.url_name, args=(quote(dispute.pk),)) if self.url_name else "",
+            cancel_url=self.get_success_url(),
+            is_open=dispute.is_open,
+        )
+        return context
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        data = form.cleaned_data
+        refund = data.get("refund_yuan")
+        try:
+            dispute = dispute_resolve(
+                moderator=self.request.user,  # type: ignore[arg-type]
+                dispute_id=self.dispute.pk,
+                outcome=data["outcome"],
+                refund_amount=int(refund * 100) if refund is not None else None,
+                note=data["note"],
+            )
+        except DomainError as exc:
+            show_domain_error(self.request, form, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            gettext("Dispute on order #%(number)s: %(status)s. Both parties were told.")
+            % {"number": dispute.order_id, "status": dispute.get_status_display().lower()},
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class DisputeEvidenceView(PermissionCheckedMixin, View):
+    """An evidence photo for moderators: the files have no public URL."""
+
+    model = Dispute
+    permission_required = "view"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        evidence = DisputeEvidence.objects.filter(pk=pk).first()
+        if evidence is None:
+            raise Http404
+        content_type = mimetypes.guess_type(evidence.image.name or "")[0] or "image/jpeg"
+        response = FileResponse(evidence.image.open("rb"), content_type=content_type)
+        response["Cache-Control"] = "private, no-store"
+        return response  # type: ignore[return-value]
+
+
+class DisputeViewSet(StaffOnlyViewSet):
+    model = Dispute
+    name = "disputes"
+    icon = "warning"
+    menu_label = _("Disputes")
+    index_view_class = DisputeIndexView
+    list_filter = ("status", "kind")
+    search_fields = ("order__title", "description")
+    ordering = ("open_first", "created_at")
+
+    def get_index_view_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_index_view_kwargs(resolve_url_name=self.get_url_name("resolve"), **kwargs)
+
+    def get_urlpatterns(self) -> list[URLPattern]:
+        resolve = self.construct_view(
+            DisputeResolveView,
+            url_name=self.get_url_name("resolve"),
+            evidence_url_name=self.get_url_name("evidence"),
+        )
+        evidence = self.construct_view(DisputeEvidenceView)
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+            path("resolve/<int:pk>/", resolve, name="resolve"),
+            path("evidence/<int:pk>/", evidence, name="evidence"),
+        ]
+
+
+# --- Orders (read-only) ---------------------------------------------------------------------
+
+
+class OrderIndexView(IndexView):
+    def get_base_queryset(self) -> QuerySet[Order]:
+        return super().get_base_queryset().select_related("buyer", "seller_user", "seller_organisation")
+
+    @cached_property
+    def columns(self) -> list[Column]:
+        return [
+            TitleColumn("title", label=_("Order"), accessor=lambda o: f"#{o.pk} {o.title}", get_url=order_link),
+            Column("buyer", label=_("Buyer"), accessor="buyer"),
+            Column("seller", label=_("Seller"), accessor="seller_name"),
+            Column("amount", label=_("Price"), accessor=lambda o: format_money(o.amount, o.currency)),
+            Column("payment_method", label=_("Payment"), accessor="get_payment_method_display"),
+            StatusTagColumn("status", label=_("Status"), accessor="get_status_display", sort_key="status"),
+            DateColumn("created_at", label=_("Placed"), sort_key="created_at"),
+        ]
+
+
+class OrderViewSet(StaffOnlyViewSet):
+    model = Order
+    name = "orders"
+    icon = "list-ul"
+    menu_label = _("All orders")
+    index_view_class = OrderIndexView
+    list_filter = ("status", "payment_method", "delivery_method")
+    search_fields = ("title", "buyer__email", "tracking_number")
+    ordering = ("-created_at",)
+
+    def get_urlpatterns(self) -> list[URLPattern]:
+        return [
+            path("", self.index_view, name="index"),
+            path("results/", self.index_results_view, name="index_results"),
+        ]
+
+
+class OrdersViewSetGroup(ModelViewSetGroup):
+    menu_label = _("Orders")
+    menu_icon = "list-ul"
+    menu_order = 260
+    items = (DisputeViewSet, OrderViewSet)

@@ -1,0 +1,1 @@
+"""Community services: access, flea markets, consignment events, book swaps."""
