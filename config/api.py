@@ -19,6 +19,8 @@ from ninja.security import django_auth
 from grading.api import router as grading_router
 from marketplace.api import router as marketplace_router
 from marketplace.errors import DomainError, ErrorCode
+from search.api import router as search_router
+from search.services import search_health
 from wipe_cert.api import router as erasure_router
 
 logger = logging.getLogger(__name__)
@@ -98,10 +100,6 @@ def broker_label() -> str:
     return str(settings.CELERY_BROKER_URL).split("://", 1)[0]
 
 
-def search_label() -> str:
-    return "elasticsearch" if settings.ELASTICSEARCH_URL else "database"
-
-
 @api.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None, tags=["health"])
 def health(request: HttpRequest) -> Status[dict[str, str]]:
     status, code = "ok", 200
@@ -110,11 +108,17 @@ def health(request: HttpRequest) -> Status[dict[str, str]]:
             cursor.execute("SELECT 1")
     except DatabaseError:
         status, code = "degraded", 503
+    # An unreachable search engine degrades the service (searches fall back to the
+    # database) but does not take it out of rotation.
+    search = search_health()
+    if not search.ok:
+        status = "degraded"
     return Status(
-        code, {"status": status, "database": connection.vendor, "broker": broker_label(), "search": search_label()}
+        code, {"status": status, "database": connection.vendor, "broker": broker_label(), "search": search.backend}
     )
 
 
 api.add_router("/", marketplace_router)
 api.add_router("/", grading_router)
 api.add_router("/", erasure_router)
+api.add_router("/", search_router)

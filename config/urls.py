@@ -19,7 +19,10 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("", include("marketplace.urls")),
+    path("", include("search.urls")),
     path("", include("wipe_cert.urls")),
+    path("", include("cms.urls")),
+    path("", include("grading.urls")),
 ]
 
 if settings.DEBUG:

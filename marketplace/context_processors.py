@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from marketplace.models import Membership
 from marketplace.selectors import unread_notification_count
 
 
@@ -16,4 +17,10 @@ def notifications(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"unread_notifications": SimpleLazyObject(lambda: unread_notification_count(user=user))}
+    return {
+        "unread_notifications": SimpleLazyObject(lambda: unread_notification_count(user=user)),
+        # Roles for the role-specific links (appraisal queue, erasure workbench): one query, only when read.
+        "user_roles": SimpleLazyObject(
+            lambda: set(Membership.objects.filter(user=user).values_list("role", flat=True))
+        ),
+    }

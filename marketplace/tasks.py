@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -19,3 +23,56 @@ def listing_photo_renditions_task(photo_id: int) -> None:
     from marketplace.services.photos import listing_photo_make_renditions
 
     listing_photo_make_renditions(photo_id=photo_id)
+
+
+# --- Orders and payments (run by Celery beat; see CELERY_BEAT_SCHEDULE) ---------------------
+
+
+@shared_task
+def orders_timers_task() -> dict[str, list[int]]:
+    """Payment windows, ship and hand-over deadlines, auto-confirmation."""
+    from marketplace.services.orders import orders_run_timers
+
+    report = orders_run_timers()
+    return {
+        "expired_unpaid": report.expired_unpaid,
+        "late_sellers": report.late_sellers,
+        "auto_confirmed": report.auto_confirmed,
+        "failed": report.failed,
+    }
+
+
+@shared_task
+def offers_expire_task() -> list[int]:
+    from marketplace.services.offers import offers_expire
+
+    return offers_expire()
+
+
+@shared_task
+def payments_capture_expiring_task() -> list[int]:
+    """Capture into escrow the card holds that would otherwise lapse."""
+    from marketplace.services.payments import payments_capture_expiring
+
+    return payments_capture_expiring()
+
+
+@shared_task
+def payments_reconcile_task() -> list[int]:
+    """Ask Stripe about payments that look stuck and apply what it says."""
+    from marketplace.services.payments import payments_reconcile
+
+    return payments_reconcile()
+
+
+@shared_task
+def payment_void_task(*, order_id: int) -> None:
+    """An order ended: release or refund its card payment. Failures are left to
+    payments_reconcile_task, which retries every few minutes."""
+    from marketplace.errors import DomainError
+    from marketplace.services.payments import payment_void_for_ended_order
+
+    try:
+        payment_void_for_ended_order(order_id=order_id)
+    except DomainError as exc:
+        logger.warning("Could not release the payment of order %s yet: %s", order_id, exc)

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from marketplace.views import accounts as views
-from marketplace.views import listings, notifications
+from marketplace.views import listings, notifications, orders, payments
 
 urlpatterns = [
     path("accounts/profile/", views.profile, name="profile"),
@@ -28,6 +28,25 @@ urlpatterns = [
     path("browse/", listings.browse, name="browse"),
     path("listings/<int:pk>/", listings.listing_public, name="listing_detail"),
     path("listings/<int:pk>/report/", listings.listing_report, name="listing_report"),
+    # Buying: orders, offers, messages
+    path("listings/<int:pk>/buy/", orders.listing_buy, name="listing_buy"),
+    path("listings/<int:pk>/offers/", orders.listing_offer, name="listing_offer"),
+    path("listings/<int:pk>/messages/", orders.listing_messages, name="listing_messages"),
+    path("offers/<int:pk>/<str:action>/", orders.offer_respond, name="offer_respond"),
+    path("my/orders/", orders.my_orders, name="my_orders"),
+    path("orders/<int:pk>/", orders.order_page, name="order_detail"),
+    path("orders/<int:pk>/pay/", orders.order_pay, name="order_pay"),
+    path("orders/<int:pk>/pay/refresh/", orders.order_pay_refresh, name="order_pay_refresh"),
+    path("orders/<int:pk>/ship/", orders.order_ship_view, name="order_ship"),
+    path("orders/<int:pk>/handover/", orders.order_handover_view, name="order_handover"),
+    path("orders/<int:pk>/confirm/", orders.order_confirm_view, name="order_confirm"),
+    path("orders/<int:pk>/cancel/", orders.order_cancel_view, name="order_cancel"),
+    path("orders/<int:pk>/return/", orders.order_return_view, name="order_return"),
+    path("orders/<int:pk>/return/ship/", orders.order_return_ship_view, name="order_return_ship"),
+    path("orders/<int:pk>/return/receive/", orders.order_return_receive_view, name="order_return_receive"),
+    path("orders/<int:pk>/dispute/", orders.order_dispute_view, name="order_dispute"),
+    path("orders/<int:pk>/evidence/<int:evidence_id>/", orders.order_evidence, name="order_evidence"),
+    path("payments/stripe/webhook/", payments.stripe_webhook, name="stripe_webhook"),
     # Notifications
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.notifications_read, name="notifications_mark_read"),

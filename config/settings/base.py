@@ -213,7 +213,26 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Search -------------------------------------------------------------------
+# Like CACHES: BACKEND is a dotted path. Left empty, ELASTICSEARCH_URL selects
+# search.backends.elasticsearch.ElasticsearchBackend and its absence the embedded
+# search.backends.database.DatabaseBackend (which also serves as the fallback while
+# Elasticsearch is unreachable). See search/backends/.
 ELASTICSEARCH_URL = env("ELASTICSEARCH_URL")
+SEARCH_BACKEND = {
+    "BACKEND": env("SEARCH_BACKEND"),
+    "URL": "",  # ELASTICSEARCH_URL unless set here
+    "OPTIONS": {
+        # Text analyzer: "cjk" (built in), or "smartcn" / "ik_max_word" when the cluster
+        # has the analysis-smartcn / IK plugin.
+        "ANALYZER": env("SEARCH_ANALYZER", "cjk"),
+        # Indices are <prefix>listings-<timestamp> behind the alias <prefix>listings.
+        "INDEX_PREFIX": env("SEARCH_INDEX_PREFIX", "xunhuan-"),
+        # Plain application/json for OpenSearch-compatible engines (OpenSearch, osmem-server).
+        "PLAIN_JSON": env_bool("SEARCH_PLAIN_JSON", False),
+        "TIMEOUT": float(env("SEARCH_TIMEOUT", "3")),
+        "REPLICAS": int(env("SEARCH_REPLICAS", "0")),
+    },
+}
 
 # --- Wagtail ------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Xunhuan 循环"
@@ -260,6 +279,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
+    # The Stripe client logs every request at INFO.
+    "loggers": {"stripe": {"level": "WARNING"}},
 }
 
 # --- Listings -------------------------------------------------------------------
@@ -271,6 +292,8 @@ MARKETPLACE_PUBLICATION_GATES = [
     "marketplace.gates.SellerEmailVerifiedGate",
     "marketplace.gates.ProhibitedItemGate",
     "marketplace.gates.StolenGoodsGate",
+    "grading.gates.GradeCurrentGate",
+    "wipe_cert.gates.ErasureVerifiedGate",
 ]
 MARKETPLACE_PHOTO_MAX_BYTES = int(env("MARKETPLACE_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
 # Larger images are refused before they are decoded (decompression-bomb protection).
@@ -293,10 +316,71 @@ WIPE_CERT_ENCRYPTION_KEY = env("WIPE_CERT_ENCRYPTION_KEY")
 WIPE_CERT_IDENTIFIER_KEY = env("WIPE_CERT_IDENTIFIER_KEY")
 WIPE_CERT_REPORT_MAX_BYTES = int(env("WIPE_CERT_REPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 # Badges and detail-page panels other apps add to listings (see marketplace.extensions).
-MARKETPLACE_LISTING_BADGES = ["grading.badges.grade_badges"]
-MARKETPLACE_LISTING_PANELS = ["grading.badges.grade_panel"]
+MARKETPLACE_LISTING_BADGES = ["grading.badges.grade_badges", "wipe_cert.badges.erasure_badges"]
+MARKETPLACE_LISTING_PANELS = [
+    "marketplace.panels.order_panel",
+    "grading.badges.grade_panel",
+    "wipe_cert.badges.erasure_panel",
+    "cms.panels.event_availability_panel",
+]
+
+# --- Orders, payments, after-sales ---------------------------------------------------
+# Stripe (card payments held until receipt). With no secret key, card payment is hidden
+# and cash at hand-over still works. STRIPE_API_BASE points the client at another server
+# (localstripe in tests and demos); STRIPE_JS_URL is where the page loads Stripe.js from
+# (https://js.stripe.com/v3/ in production; localstripe serves a stand-in), and its origin
+# is added to the Content Security Policy of the payment page only.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env("STRIPE_API_BASE")
+STRIPE_JS_URL = env("STRIPE_JS_URL")
+# Money split, in basis points (1/100 %): the platform fee on card sales (none on cash
+# hand-overs, where the money never passes through the platform), and the consignor's
+# share of a consignment sale after the fee (the consignment agreements refine it).
+MARKETPLACE_PLATFORM_FEE_BP = int(env("MARKETPLACE_PLATFORM_FEE_BP", "500"))
+MARKETPLACE_OFFLINE_FEE_BP = int(env("MARKETPLACE_OFFLINE_FEE_BP", "0"))
+MARKETPLACE_CONSIGNOR_SHARE_BP = int(env("MARKETPLACE_CONSIGNOR_SHARE_BP", "6000"))
+# Timers (run by the orders beat task).
+MARKETPLACE_ORDER_PAYMENT_WINDOW_MINUTES = 60  # a card order not paid by then is cancelled
+MARKETPLACE_ORDER_SHIP_DEADLINE_DAYS = 5  # ship by, or the order is cancelled and the money released
+MARKETPLACE_ORDER_HANDOVER_DEADLINE_DAYS = 7  # pickup and events: hand over by
+MARKETPLACE_ORDER_RETURN_WINDOW_DAYS = 7  # no-reason returns after receipt
+MARKETPLACE_ORDER_DISPUTE_WINDOW_DAYS = 7  # "not as described" after completion
+MARKETPLACE_OFFER_LIFETIME_HOURS = 48
+# Card authorisations lapse after about 7 days; money still held after this long is
+# captured into the platform's escrow (see marketplace.services.payments).
+MARKETPLACE_CARD_CAPTURE_AFTER_HOURS = 6 * 24
+MARKETPLACE_PAYMENT_RECONCILE_AFTER_MINUTES = 15
+# Per category: when an order confirms itself (after shipping, after an in-person
+# hand-over) and whether seven-day no-reason returns apply (not to vehicles).
+MARKETPLACE_ORDER_POLICIES = {
+    "electronics": {
+        "confirm_after_shipping_hours": 7 * 24,
+        "confirm_after_handover_hours": 72,
+        "no_reason_return": True,
+    },
+    "furniture": {"confirm_after_shipping_hours": 7 * 24, "confirm_after_handover_hours": 72, "no_reason_return": True},
+    "books": {"confirm_after_shipping_hours": 7 * 24, "confirm_after_handover_hours": 72, "no_reason_return": True},
+    "vehicles": {"confirm_after_shipping_hours": 7 * 24, "confirm_after_handover_hours": 72, "no_reason_return": False},
+}
+# What an order records of the listing's grade and certificate when it is placed: dotted
+# paths of callables (listing) -> dict, provided by the apps that own those records.
+MARKETPLACE_ORDER_SNAPSHOT_PROVIDERS = [
+    "grading.order_snapshot.grade_snapshot",
+    "wipe_cert.order_snapshot.certificate_snapshot",
+]
 
 # Periodic work (run `celery -A config beat`).
 CELERY_BEAT_SCHEDULE = {
+    # Re-index listings whose index entry is missing or out of date, remove the ones no
+    # longer on sale (an engine that was down, a change that sent no event).
+    "search-drift-repair": {"task": "search.tasks.search_drift_repair_task", "schedule": 30 * 60},
+    # Saved-search alerts, batched: one message per saved search with new matches.
+    "search-saved-search-alerts": {"task": "search.tasks.saved_search_alerts_task", "schedule": 10 * 60},
     "erasure-log-checkpoint": {"task": "wipe_cert.tasks.checkpoint_publish_task", "schedule": 15 * 60},
+    "order-timers": {"task": "marketplace.tasks.orders_timers_task", "schedule": 5 * 60},
+    "offer-expiry": {"task": "marketplace.tasks.offers_expire_task", "schedule": 10 * 60},
+    "card-holds-escrow": {"task": "marketplace.tasks.payments_capture_expiring_task", "schedule": 60 * 60},
+    "payments-reconcile": {"task": "marketplace.tasks.payments_reconcile_task", "schedule": 10 * 60},
 }

@@ -60,5 +60,7 @@ def me(request: HttpRequest) -> dict[str, object]:
 
 # Imported last: the listings module uses `request_user` from this package.
 from marketplace.api.listings import router as listings_router  # noqa: E402
+from marketplace.api.orders import router as orders_router  # noqa: E402
 
 router.add_router("", listings_router)
+router.add_router("", orders_router)

@@ -16,8 +16,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from cms.demo import seed_cms_demo
+from grading.demo import seed_grading_demo
 from marketplace.demo import seed_marketplace_demo
 from marketplace.models import Membership, Organisation, OrganisationKind, Role, User
+from wipe_cert.demo import seed_erasure_demo
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - documented demo credential
 # One fixed, documented base32 TOTP secret for every demo account that needs 2FA.
@@ -96,7 +99,7 @@ ACCOUNTS = (
 )
 
 # Later features append callables here (e.g. listings, rule sets, CMS pages).
-DEMO_SEEDERS: list[Any] = [seed_marketplace_demo]
+DEMO_SEEDERS: list[Any] = [seed_marketplace_demo, seed_erasure_demo, seed_grading_demo, seed_cms_demo]
 
 
 def ensure_totp(user: User) -> None:

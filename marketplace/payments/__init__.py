@@ -1,0 +1,1 @@
+"""Payment providers. Only `stripe_gateway` talks to Stripe (and imports `stripe`)."""
