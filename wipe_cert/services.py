@@ -25,6 +25,7 @@ from marketplace.services.accounts import user_act_as
 from marketplace.services.lifecycle import listing_transition
 from marketplace.services.listings import listing_can_manage
 from marketplace.services.notifications import moderators, notify
+from marketplace.signals import listing_changed
 from marketplace.validators import normalise_imei, normalise_meid, normalise_serial
 from wipe_cert import merkle
 from wipe_cert.acceptance import Outcome, decide
@@ -701,6 +702,9 @@ def _bind(*, certificate: ErasureCertificate, listing: Listing) -> ErasureCertif
     certificate.listing = listing
     certificate.bound_at = timezone.now()
     certificate.save(update_fields=["listing", "bound_at", "updated_at"])
+    listing_id = listing.pk
+    # Buyers see the erasure badge and search filters by it: announce the change.
+    transaction.on_commit(lambda: listing_changed.send(sender=Listing, listing_id=listing_id))
     return certificate
 
 

@@ -22,7 +22,8 @@ from wipe_cert.payload import PayloadInvalid, canonical, fingerprint, validate_p
 from wipe_cert.signing import verify_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_LOG = ROOT.parent / "shared" / "samples" / "nwipe" / "nwipe-0.33-dodshort-verify-last.log"
+# A real ShredOS/nwipe 0.33 log (from shared/samples/nwipe), kept with the tests so they run anywhere.
+SAMPLE_LOG = ROOT / "tests" / "fixtures" / "nwipe-0.33-dodshort-verify-last.log"
 
 
 def medium(**changes):
