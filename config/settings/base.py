@@ -346,6 +346,8 @@ MARKETPLACE_ORDER_PAYMENT_WINDOW_MINUTES = 60  # a card order not paid by then i
 MARKETPLACE_ORDER_SHIP_DEADLINE_DAYS = 5  # ship by, or the order is cancelled and the money released
 MARKETPLACE_ORDER_HANDOVER_DEADLINE_DAYS = 7  # pickup and events: hand over by
 MARKETPLACE_ORDER_RETURN_WINDOW_DAYS = 7  # no-reason returns after receipt
+MARKETPLACE_ORDER_RETURN_SEND_DAYS = 7  # a requested return not sent back by then lapses
+MARKETPLACE_ORDER_RETURN_RECEIVE_DAYS = 10  # the seller confirms a sent return by then, or the buyer is refunded
 MARKETPLACE_ORDER_DISPUTE_WINDOW_DAYS = 7  # "not as described" after completion
 MARKETPLACE_OFFER_LIFETIME_HOURS = 48
 # Card authorisations lapse after about 7 days; money still held after this long is

@@ -48,7 +48,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     # A published listing goes back to a preparing stage when its grade or certificate
     # stops being valid (re-appraisal, certificate revocation).
     S.PUBLISHED: frozenset({S.RESERVED, S.PENDING_APPRAISAL, S.PENDING_ERASURE, S.WITHDRAWN, S.REJECTED, S.EXPIRED}),
-    S.RESERVED: frozenset({S.PUBLISHED, S.SOLD, S.REJECTED}),
+    # Withdrawn: a return refunded without the seller confirming the item is back.
+    S.RESERVED: frozenset({S.PUBLISHED, S.SOLD, S.WITHDRAWN, S.REJECTED}),
     S.SOLD: frozenset(),
     S.WITHDRAWN: frozenset({S.DRAFT}),
     S.REJECTED: frozenset({S.DRAFT}),

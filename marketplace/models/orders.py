@@ -56,7 +56,8 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     OS.HANDED_OVER: frozenset({OS.COMPLETED, OS.DISPUTED}),
     # Seven-day no-reason returns and disputes still reach a completed order.
     OS.COMPLETED: frozenset({OS.RETURN_REQUESTED, OS.DISPUTED}),
-    OS.RETURN_REQUESTED: frozenset({OS.REFUNDED, OS.DISPUTED}),
+    # A return the buyer never sent lapses: back to where the order was.
+    OS.RETURN_REQUESTED: frozenset({OS.REFUNDED, OS.DISPUTED, OS.SHIPPED, OS.COMPLETED}),
     # A rejected dispute puts the order back where it was, with its timer resumed.
     OS.DISPUTED: frozenset({OS.REFUNDED, OS.COMPLETED, OS.SHIPPED, OS.HANDED_OVER, OS.RETURN_REQUESTED}),
     OS.CANCELLED: frozenset(),

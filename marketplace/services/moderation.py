@@ -16,6 +16,8 @@ from marketplace.models import (
     ListingReport,
     ListingStatus,
     Membership,
+    Order,
+    Party,
     ReportReason,
     ReportStatus,
     Role,
@@ -23,8 +25,10 @@ from marketplace.models import (
     StolenMatchAlert,
     User,
 )
+from marketplace.models.orders import BEFORE_HANDOVER, ENDED_STATUSES
 from marketplace.services.lifecycle import listing_transition
 from marketplace.services.notifications import moderators, notify
+from marketplace.services.order_state import lock_order
 from marketplace.validators import normalise_imei, normalise_meid, normalise_serial, normalise_vin
 
 TAKEN_DOWN_FROM = frozenset(
@@ -81,6 +85,16 @@ def listing_report_create(*, reporter: User, listing_id: int, reason: str, detai
     return report
 
 
+def _lock_open_order(listing_id: int) -> Order | None:
+    order_id = (
+        Order.objects.filter(listing_id=listing_id)
+        .exclude(status__in=ENDED_STATUSES)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return None if order_id is None else lock_order(order_id)
+
+
 def _listing_sellers(listing: Listing) -> list[User]:
     if listing.seller_user is not None:
         return [listing.seller_user]
@@ -100,6 +114,8 @@ def listing_take_down(*, moderator: User, listing_id: int, reason: str) -> Listi
     reason = reason.strip()
     if not reason:
         raise ValidationFailed(_("Give the reason for taking the listing down; the seller will read it."))
+    # Orders lock before their listing everywhere, so lock the listing's open order first.
+    open_order = _lock_open_order(listing_id)
     listing = (
         Listing.objects.select_for_update(of=("self",)).select_related("seller_user").filter(pk=listing_id).first()
     )
@@ -107,7 +123,27 @@ def listing_take_down(*, moderator: User, listing_id: int, reason: str) -> Listi
         raise NotFound(_("No such listing."))
     if listing.status not in TAKEN_DOWN_FROM:
         raise Conflict(_("This listing cannot be taken down in its current state."), code="listing_not_live")
+    if open_order is not None and open_order.status not in BEFORE_HANDOVER:
+        raise Conflict(
+            _(
+                "Order #%(number)s for this listing is already with the buyer. Resolve it first (a dispute or a "
+                "return); the listing can be taken down afterwards."
+            )
+            % {"number": open_order.pk},
+            code="listing_order_in_progress",
+        )
     listing_transition(listing=listing, to_status=ListingStatus.REJECTED, actor=moderator, reason=reason)
+    if open_order is not None:
+        # The buyer must not pay for, or wait for, an item that may not be sold.
+        from marketplace.services.orders import order_cancel_locked
+
+        order_cancel_locked(
+            order=open_order,
+            actor=moderator,
+            by=Party.MODERATOR,
+            at_fault=Party.SELLER,
+            reason=str(_("the listing was taken down by a moderator")),
+        )
     open_reports = list(
         ListingReport.objects.filter(listing=listing, status=ReportStatus.OPEN).select_related("reporter")
     )

@@ -16,7 +16,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
@@ -97,6 +97,34 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_reset)
+
+
+# The consignor's share of a consignment sale: a dotted path in settings to a callable
+# (listing, amount) -> basis points or None; None falls back to MARKETPLACE_CONSIGNOR_SHARE_BP.
+ConsignorShareProvider = Callable[[Listing, int], int | None]
+
+
+@functools.cache
+def consignor_share_provider() -> ConsignorShareProvider | None:
+    path = getattr(settings, "MARKETPLACE_CONSIGNOR_SHARE_PROVIDER", "")
+    return import_string(path) if path else None
+
+
+def _reset_share(*, setting: str, **kwargs: Any) -> None:
+    if setting == "MARKETPLACE_CONSIGNOR_SHARE_PROVIDER":
+        consignor_share_provider.cache_clear()
+
+
+setting_changed.connect(_reset_share)
+
+
+def consignor_share_bp(listing: Listing, amount: int) -> int:
+    """The consignor's share of this sale in basis points, fixed on the order."""
+    if not listing.consignor_id:
+        return 0
+    provider = consignor_share_provider()
+    share = provider(listing, amount) if provider is not None else None
+    return int(settings.MARKETPLACE_CONSIGNOR_SHARE_BP if share is None else share)
 
 
 def listing_snapshot(listing: Listing) -> dict[str, Any]:
@@ -276,7 +304,7 @@ def order_place(
         "amount": amount,
         "currency": listing.currency,
         "platform_fee_bp": settings.MARKETPLACE_PLATFORM_FEE_BP if card else settings.MARKETPLACE_OFFLINE_FEE_BP,
-        "consignor_share_bp": settings.MARKETPLACE_CONSIGNOR_SHARE_BP if listing.consignor_id else 0,
+        "consignor_share_bp": consignor_share_bp(listing, amount),
         "title": listing.title,
         "snapshot": snapshot,
         "idempotency_key": idempotency_key,
@@ -641,7 +669,8 @@ def order_return_request(*, buyer: User, order_id: int, reason: str = "") -> Ord
             gettext_lazy("Return requested: %(title)s"),
             gettext_lazy(
                 "You asked to return order #%(number)s “%(title)s”. Send it back to the seller and enter the "
-                "return tracking number on the order page; you are refunded when the seller receives it."
+                "return tracking number on the order page within %(days)s days, or the return lapses; you are "
+                "refunded when the seller receives it."
             ),
         ),
         seller=(
@@ -651,6 +680,7 @@ def order_return_request(*, buyer: User, order_id: int, reason: str = "") -> Ord
                 "order page when the item is back with you; the buyer is then refunded."
             ),
         ),
+        params={"days": settings.MARKETPLACE_ORDER_RETURN_SEND_DAYS},
     )
     return order
 
@@ -667,6 +697,8 @@ def order_return_ship(*, buyer: User, order_id: int, tracking_number: str) -> Or
             _("Enter the return tracking number."), details={"fields": {"tracking_number": [_("Required.")]}}
         )
     order.return_tracking = tracking_number[:60]
+    # The seller confirms the return arrived by then, or the buyer is refunded anyway.
+    order.seller_due_at = timezone.now() + dt.timedelta(days=settings.MARKETPLACE_ORDER_RETURN_RECEIVE_DAYS)
     order.save()
     notify_parties(
         order,
@@ -678,10 +710,14 @@ def order_return_ship(*, buyer: User, order_id: int, tracking_number: str) -> Or
         seller=(
             gettext_lazy("Return on its way: %(title)s"),
             gettext_lazy(
-                "The buyer sent back order #%(number)s “%(title)s” (tracking %(tracking)s). Confirm when it arrives."
+                "The buyer sent back order #%(number)s “%(title)s” (tracking %(tracking)s). Confirm when it arrives, "
+                "by %(due)s at the latest: after that the buyer is refunded automatically."
             ),
         ),
-        params={"tracking": order.return_tracking},
+        params={
+            "tracking": order.return_tracking,
+            "due": timezone.localtime(order.seller_due_at).strftime("%Y-%m-%d %H:%M"),
+        },
     )
     return order
 
@@ -980,6 +1016,8 @@ class TimerReport:
     late_sellers: list[int]
     auto_confirmed: list[int]
     failed: list[int]
+    returns_lapsed: list[int] = field(default_factory=list)
+    returns_refunded: list[int] = field(default_factory=list)
 
 
 def orders_run_timers(*, now: dt.datetime | None = None) -> TimerReport:
@@ -1043,7 +1081,99 @@ def orders_run_timers(*, now: dt.datetime | None = None) -> TimerReport:
             report.failed.append(order_id)
             continue
         report.auto_confirmed.append(order_id)
+
+    _run_return_timers(now, report)
     return report
+
+
+def _run_return_timers(now: dt.datetime, report: TimerReport) -> None:
+    """A return the buyer never sent lapses (the order goes back where it was, its timer
+    resumed); a return the seller never confirmed receiving is refunded anyway — the
+    buyer proved they sent it, and the seller may still open a case with a moderator."""
+    lapsed = Order.objects.filter(
+        status=OrderStatus.RETURN_REQUESTED,
+        return_tracking="",
+        return_requested_at__lte=now - dt.timedelta(days=settings.MARKETPLACE_ORDER_RETURN_SEND_DAYS),
+    ).values_list("pk", flat=True)
+    for order_id in list(lapsed):
+        with transaction.atomic():
+            order = lock_order(order_id)
+            if order is None or order.status != OrderStatus.RETURN_REQUESTED or order.return_tracking:
+                continue
+            back = OrderStatus.COMPLETED if order.completed_at is not None else OrderStatus.SHIPPED
+            order_transition(order=order, to_status=back, actor=None, reason="return not sent in time")
+            if back == OrderStatus.SHIPPED and order.timer_remaining is not None:
+                order.confirm_due_at = now + order.timer_remaining
+            order.timer_remaining = None
+            order.save()
+            notify_parties(
+                order,
+                kind="order_return_lapsed",
+                buyer=(
+                    gettext_lazy("Return lapsed: %(title)s"),
+                    gettext_lazy(
+                        "You did not send back order #%(number)s “%(title)s” in time, so the return request "
+                        "lapsed and the order continues as before."
+                    ),
+                ),
+                seller=(
+                    gettext_lazy("Return lapsed: %(title)s"),
+                    gettext_lazy(
+                        "The buyer did not send back order #%(number)s “%(title)s” in time; the return request "
+                        "lapsed and the order continues as before."
+                    ),
+                ),
+            )
+        report.returns_lapsed.append(order_id)
+
+    unconfirmed = (
+        Order.objects.filter(status=OrderStatus.RETURN_REQUESTED, seller_due_at__lte=now)
+        .exclude(return_tracking="")
+        .values_list("pk", flat=True)
+    )
+    for order_id in list(unconfirmed):
+
+        def then(order: Order) -> None:
+            # Nobody confirmed the item is back: the seller checks before it goes on sale again.
+            listing_settle(
+                order=order,
+                to_status=ListingStatus.WITHDRAWN,
+                actor=None,
+                reason=f"order {order.pk} refunded without confirmed return",
+            )
+            notify_parties(
+                order,
+                kind="order_refunded",
+                buyer=(
+                    gettext_lazy("Refunded: %(title)s"),
+                    gettext_lazy(
+                        "The seller did not confirm receiving your return of order #%(number)s “%(title)s” in "
+                        "time; you are refunded in full."
+                    ),
+                ),
+                seller=(
+                    gettext_lazy("Return refunded: %(title)s"),
+                    gettext_lazy(
+                        "You did not confirm receiving the return of order #%(number)s “%(title)s” in time, so the "
+                        "buyer was refunded. The listing is withdrawn: republish it once the item is back. If it "
+                        "never arrived, contact a moderator with the return tracking number."
+                    ),
+                ),
+            )
+
+        try:
+            _refund_and_close(
+                order_id=order_id,
+                actor=None,
+                reason=str(_("return not confirmed in time")),
+                allowed=frozenset({OrderStatus.RETURN_REQUESTED}),
+                then=then,
+            )
+        except DomainError as exc:
+            logger.warning("Could not refund the unconfirmed return of order %s: %s", order_id, exc)
+            report.failed.append(order_id)
+            continue
+        report.returns_refunded.append(order_id)
 
 
 # --- Lists ------------------------------------------------------------------------------------

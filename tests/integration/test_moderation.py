@@ -286,3 +286,51 @@ def test_django_admin_shows_listings_and_moderation_records_read_only(client, st
     assert client.get("/django-admin/marketplace/prohibitedterm/add/").status_code == 200
     client.post(f"/django-admin/marketplace/listingreport/{report.pk}/delete/", {"post": "yes"})
     assert ListingReport.objects.filter(pk=report.pk).exists()
+
+
+def test_taking_down_a_reserved_listing_cancels_its_unshipped_order_and_tells_the_buyer(
+    staff, seller, django_capture_on_commit_callbacks
+):
+    from marketplace.models import Order, OrderStatus
+    from marketplace.services.moderation import listing_take_down
+    from marketplace.services.orders import order_place
+
+    buyer = UserFactory()
+    listing = published(seller, title="iPhone 手机壳 全新")
+    order = order_place(buyer=buyer, listing_id=listing.pk, delivery_method="pickup", payment_method="cash")
+    assert Listing.objects.get(pk=listing.pk).status == ListingStatus.RESERVED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_take_down(moderator=staff, listing_id=listing.pk, reason="Counterfeit brand")
+
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == OrderStatus.CANCELLED
+    assert order.cancelled_by == "moderator"
+    assert order.at_fault == "seller"
+    assert Listing.objects.get(pk=listing.pk).status == ListingStatus.REJECTED
+    assert Notification.objects.filter(user=buyer, kind="order_cancelled").exists()
+
+
+def test_a_listing_whose_order_is_with_the_buyer_cannot_be_taken_down_until_it_is_resolved(
+    staff, seller, stripe_settings, localstripe_url
+):
+    from marketplace.errors import Conflict
+    from marketplace.models import Order, OrderStatus
+    from marketplace.services.moderation import listing_take_down
+    from marketplace.services.orders import order_place, order_ship
+    from marketplace.services.payments import payment_authorise
+    from tests.orders import published_listing
+    from tests.support.localstripe import card_token
+
+    buyer = UserFactory()
+    listing = published_listing(seller=seller, title="自行车 二手")
+    order = order_place(buyer=buyer, listing_id=listing.pk, delivery_method="ship", payment_method="card")
+    payment_authorise(buyer=buyer, order_id=order.pk, token=card_token(localstripe_url))
+    order_ship(seller=seller, order_id=order.pk, carrier="SF", tracking_number="SF1")
+
+    with pytest.raises(Conflict) as error:
+        listing_take_down(moderator=staff, listing_id=listing.pk, reason="Stolen")
+
+    assert error.value.code == "listing_order_in_progress"
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.SHIPPED
+    assert Listing.objects.get(pk=listing.pk).status == ListingStatus.RESERVED

@@ -494,6 +494,53 @@ def test_returns_close_after_seven_days_and_never_apply_to_vehicles(buyer, selle
     assert error.value.code == "return_not_allowed"
 
 
+def test_a_return_the_seller_never_confirms_is_refunded_automatically(
+    buyer, seller, listing, stripe_settings, localstripe_url
+):
+    order = card_order(buyer, listing, localstripe_url)
+    order_ship(seller=seller, order_id=order.pk, carrier="SF", tracking_number="SF1")
+    order_return_request(buyer=buyer, order_id=order.pk)
+    order = order_return_ship(buyer=buyer, order_id=order.pk, tracking_number="YT9")
+    assert order.seller_due_at is not None
+
+    with time_machine.travel(timezone.now() + dt.timedelta(days=9)):
+        assert orders_run_timers().returns_refunded == []
+    with time_machine.travel(timezone.now() + dt.timedelta(days=10, minutes=1)):
+        report = orders_run_timers()
+
+    order.refresh_from_db()
+    listing.refresh_from_db()
+    payment = payment_for_order(order.pk)
+    assert report.returns_refunded == [order.pk]
+    assert order.status == OrderStatus.REFUNDED
+    assert payment.status == PaymentStatus.CANCELLED
+    assert payment_intent(localstripe_url, payment.intent_id)["status"] == "canceled"
+    # Nobody saw the item come back: the seller republishes it once they have it.
+    assert listing.status == ListingStatus.WITHDRAWN
+    assert Notification.objects.filter(user=seller, kind="order_refunded").exists()
+    assert Notification.objects.filter(user=buyer, kind="order_refunded").exists()
+    assert reconciles()
+
+
+def test_a_return_never_sent_lapses_and_the_confirmation_timer_resumes(
+    buyer, seller, listing, stripe_settings, localstripe_url
+):
+    order = card_order(buyer, listing, localstripe_url)
+    order_ship(seller=seller, order_id=order.pk, carrier="SF", tracking_number="SF1")
+    with time_machine.travel(timezone.now() + dt.timedelta(days=2)):
+        order_return_request(buyer=buyer, order_id=order.pk)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=9, minutes=1)):
+        report = orders_run_timers()
+        order.refresh_from_db()
+        assert report.returns_lapsed == [order.pk]
+        assert order.status == OrderStatus.SHIPPED
+        # Five of the seven days were left when the buyer asked for the return.
+        remaining = order.confirm_due_at - timezone.now()
+        assert dt.timedelta(days=4, hours=23) < remaining <= dt.timedelta(days=5)
+    assert Notification.objects.filter(user=buyer, kind="order_return_lapsed").exists()
+    assert Notification.objects.filter(user=seller, kind="order_return_lapsed").exists()
+
+
 # --- Disputes ---------------------------------------------------------------------------------
 
 
