@@ -32,12 +32,21 @@ from wagtail.permissions import register_permission_policy
 
 from cms.admin_views import StaffOnlyPermissionPolicy, show_domain_error
 from marketplace.errors import DomainError
-from marketplace.models import Dispute, DisputeEvidence, DisputeStatus, Order
+from marketplace.models import (
+    Dispute,
+    DisputeEvidence,
+    DisputeStatus,
+    LedgerKind,
+    LedgerTransaction,
+    Order,
+    OrderStatus,
+)
 from marketplace.services.orders import DisputeOutcome, dispute_resolve
+from marketplace.services.payouts import seller_owed, seller_payout_record
 from marketplace.templatetags.listing_tags import format_money
 
 register_permission_policy(Dispute, StaffOnlyPermissionPolicy(Dispute, actions={"view", "resolve"}))
-register_permission_policy(Order, StaffOnlyPermissionPolicy(Order, actions={"view"}))
+register_permission_policy(Order, StaffOnlyPermissionPolicy(Order, actions={"view", "pay_out"}))
 
 
 class StaffOnlyViewSet(ModelViewSet):
@@ -270,8 +279,9 @@ class OrderIndexView(IndexView):
 
     @cached_property
     def columns(self) -> list[Column]:
+        title_column = self._get_title_column_class(TitleColumn)
         return [
-            TitleColumn("title", label=_("Order"), accessor=lambda o: f"#{o.pk} {o.title}", get_url=order_link),
+            title_column("title", label=_("Order"), accessor=lambda o: f"#{o.pk} {o.title}", get_url=order_link),
             Column("buyer", label=_("Buyer"), accessor="buyer"),
             Column("seller", label=_("Seller"), accessor="seller_name"),
             Column("amount", label=_("Price"), accessor=lambda o: format_money(o.amount, o.currency)),
@@ -279,6 +289,106 @@ class OrderIndexView(IndexView):
             StatusTagColumn("status", label=_("Status"), accessor="get_status_display", sort_key="status"),
             DateColumn("created_at", label=_("Placed"), sort_key="created_at"),
         ]
+
+    payout_url_name: str | None = None
+
+    def get_list_more_buttons(self, instance: Order) -> list[Any]:
+        buttons: list[Any] = super().get_list_more_buttons(instance)
+        if (
+            instance.status == OrderStatus.COMPLETED
+            and instance.is_card
+            and self.payout_url_name
+            and self.user_has_permission("pay_out")
+        ):
+            buttons.append(
+                ListingButton(
+                    gettext("Record payout"),
+                    url=reverse(self.payout_url_name, args=(quote(instance.pk),)),
+                    icon_name="doc-full",
+                    priority=10,
+                )
+            )
+        return buttons
+
+
+class PayoutForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount paid (¥)"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2
+    )
+    reference = forms.CharField(
+        label=_("Transfer reference"),
+        max_length=60,
+        help_text=_("The bank transfer number, or a receipt number for cash."),
+    )
+
+
+class PayoutRecordView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+    """Record the transfer that paid the seller of a completed card order; the ledger then
+    shows what is still owed."""
+
+    model = Order
+    permission_required = "pay_out"
+    template_name = "cms/admin/payout_record.html"
+    header_icon = "doc-full"
+    page_title = _("Record payout")
+    form_class = PayoutForm
+    index_url_name: str | None = None
+    url_name: str | None = None
+
+    @cached_property
+    def order(self) -> Order:
+        return get_object_or_404(
+            Order.objects.select_related("buyer", "seller_user", "seller_organisation"), pk=self.kwargs["pk"]
+        )
+
+    @cached_property
+    def owed(self) -> int:
+        return seller_owed(self.order.pk)
+
+    def get_page_subtitle(self) -> str:
+        return f"#{self.order.pk} {self.order.title}"
+
+    def get_success_url(self) -> str:
+        assert self.index_url_name is not None  # noqa: S101 - set by the viewset
+        return reverse(self.index_url_name)
+
+    def get_initial(self) -> dict[str, Any]:
+        return {"amount": Decimal(self.owed) / 100} if self.owed else {}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        order = self.order
+        context.update(
+            order=order,
+            order_url=order_link(order),
+            price=format_money(order.amount, order.currency),
+            owed=format_money(self.owed, order.currency),
+            owes_nothing=self.owed == 0,
+            payouts=list(
+                LedgerTransaction.objects.filter(order=order, kind=LedgerKind.PAYOUT).order_by("created_at", "pk")
+            ),
+            action_url=reverse(self.url_name, args=(quote(order.pk),)) if self.url_name else "",
+            cancel_url=self.get_success_url(),
+        )
+        return context
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        data = form.cleaned_data
+        try:
+            seller_payout_record(
+                staff=self.request.user,  # type: ignore[arg-type]
+                order_id=self.order.pk,
+                amount=int(data["amount"] * 100),
+                reference=data["reference"],
+            )
+        except DomainError as exc:
+            show_domain_error(self.request, form, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            gettext("Payout for order #%(number)s recorded; the seller was told.") % {"number": self.order.pk},
+        )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class OrderViewSet(StaffOnlyViewSet):
@@ -291,10 +401,15 @@ class OrderViewSet(StaffOnlyViewSet):
     search_fields = ("title", "buyer__email", "tracking_number")
     ordering = ("-created_at",)
 
+    def get_index_view_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_index_view_kwargs(payout_url_name=self.get_url_name("payout"), **kwargs)
+
     def get_urlpatterns(self) -> list[URLPattern]:
+        payout = self.construct_view(PayoutRecordView, url_name=self.get_url_name("payout"))
         return [
             path("", self.index_view, name="index"),
             path("results/", self.index_results_view, name="index_results"),
+            path("payout/<int:pk>/", payout, name="payout"),
         ]
 
 
