@@ -340,3 +340,32 @@ def grading_standards() -> list[StandardSummary]:
         )
         for key, version in sorted(newest.items())
     ]
+
+
+# --- Search: which events a listing is offered at ------------------------------------------
+
+
+def listing_event_ids(listing_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+    """Listing id → ids of the upcoming, not cancelled market dates it is marked
+    "available at" (one query for the whole batch). Used by the search index."""
+    today = timezone.localdate()
+    found: dict[int, list[int]] = defaultdict(list)
+    rows = (
+        ListingAtEvent.objects.filter(
+            listing_id__in=list(listing_ids), market_date__date__gte=today, market_date__cancelled=False
+        )
+        .order_by("market_date__date", "market_date_id")
+        .values_list("listing_id", "market_date_id")
+    )
+    for listing_id, market_date_id in rows:
+        found[listing_id].append(market_date_id)
+    return {listing_id: tuple(ids) for listing_id, ids in found.items()}
+
+
+def event_labels(values: Sequence[str]) -> dict[str, str]:
+    """Search facet value (a market date id) → "Market name · date", in one query."""
+    ids = [int(value) for value in values if str(value).isdigit()]
+    if not ids:
+        return {}
+    dates = FleaMarketDate.objects.filter(pk__in=ids).select_related("market")
+    return {str(d.pk): f"{d.market.title} · {d.date.isoformat()}" for d in dates}

@@ -561,3 +561,61 @@ def seed_marketplace_demo(stdout: TextIO) -> None:
         f"{terms} prohibited terms, {StolenGoodsReport.objects.count()} stolen-goods entries, "
         f"{ListingReport.objects.filter(status='open').count()} open reports."
     )
+
+
+# --- Orders, offers and messages ------------------------------------------------------------
+# Cash orders only: the demo runs without a Stripe key (card payment is hidden then).
+
+DEMO_ORDERS = (
+    # (listing title, idempotency key, completed?)
+    ("三体 重庆出版社", "demo-order-completed", True),
+    ("宜家 MALM 五斗柜 白色", "demo-order-awaiting-handover", False),
+)
+DEMO_OFFER_TITLE = "北欧实木餐桌 1.4 米 配四把椅子"
+DEMO_MESSAGE_TITLE = "索尼 A7 III 全画幅微单 机身"
+
+
+def _published_demo_listing(title: str, seller: User) -> Listing | None:
+    return Listing.objects.filter(title=title, seller_user=seller, status=ListingStatus.PUBLISHED).first()
+
+
+def seed_order_demo(stdout: TextIO) -> None:
+    """A completed cash order (so both parties can rate and the ledger has a sale), one
+    waiting for its hand-over code, an open offer and a question to a seller. Idempotent."""
+    from marketplace.models import Offer, Order
+    from marketplace.services.messages import message_send
+    from marketplace.services.offers import offer_make
+    from marketplace.services.orders import order_handover_confirm, order_place
+
+    seller = User.objects.get(email=SELLER_EMAIL)
+    buyer = User.objects.get(email=BUYER_EMAIL)
+    for title, key, complete in DEMO_ORDERS:
+        if Order.objects.filter(buyer=buyer, idempotency_key=key).exists():
+            continue
+        listing = _published_demo_listing(title, seller)
+        if listing is None:
+            continue
+        order = order_place(
+            buyer=buyer, listing_id=listing.pk, delivery_method="pickup", payment_method="cash", idempotency_key=key
+        )
+        if complete:
+            order_handover_confirm(seller=seller, order_id=order.pk, code=order.handshake_code)
+
+    table = _published_demo_listing(DEMO_OFFER_TITLE, seller)
+    if table is not None and not Offer.objects.filter(listing=table, buyer=buyer).exists():
+        offer_make(
+            buyer=buyer,
+            listing_id=table.pk,
+            amount=table.price * 85 // 100,
+            delivery_method="pickup",
+            payment_method="cash",
+            message="周末可以自提，85 折可以吗？",
+        )
+    camera = _published_demo_listing(DEMO_MESSAGE_TITLE, seller)
+    if camera is not None and not camera.messages.exists():
+        message_send(sender=buyer, listing_id=camera.pk, body="请问快门次数大概多少？有没有拆修过？")
+    orders = Order.objects.filter(buyer=buyer, idempotency_key__startswith="demo-order-")
+    stdout.write(
+        f"Order demo: {orders.count()} orders ({', '.join(sorted(o.status for o in orders))}), "
+        f"{Offer.objects.filter(buyer=buyer).count()} offers."
+    )

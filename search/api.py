@@ -16,7 +16,7 @@ from marketplace.templatetags.listing_tags import format_money
 from search.forms import SearchForm
 from search.presentation import SearchState, facet_groups
 from search.query import MAX_PER_PAGE, MAX_RESULT_WINDOW
-from search.selectors import grade_labels, result_cards
+from search.selectors import facet_labels, page_facet_values, result_cards
 from search.services import search_listings, search_suggestions
 
 router = Router(tags=["search"])
@@ -106,8 +106,8 @@ def search(request: HttpRequest, params: Query[SearchParams]) -> dict[str, objec
     query = form.to_query(page=page, per_page=params.per_page)
     outcome = search_listings(query=query)
     result = outcome.result
-    grades = grade_labels()
     state = SearchState(form.state(), reverse("search"))
+    labels = facet_labels(page_facet_values(state.pairs, result.facets))
     results = []
     for card in result_cards(result.hits):
         listing, hit = card.listing, card.hit
@@ -146,7 +146,7 @@ def search(request: HttpRequest, params: Query[SearchParams]) -> dict[str, objec
             group.name: [
                 {"value": o.value, "label": o.label, "count": o.count, "selected": o.selected} for o in group.options
             ]
-            for group in facet_groups(state, result, grades)
+            for group in facet_groups(state, result, labels)
         },
     }
 

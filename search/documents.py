@@ -1,19 +1,21 @@
 """How a listing becomes an index document: its text, attributes, grade, erasure
 certificate, seller and events, read in a fixed number of queries for any batch.
 
-Two values come from features that do not exist yet; each has one small function here
-that the issue adding the feature fills in:
+Two values come from other apps, found by dotted path in settings so that search
+depends on neither:
 
-- `seller_tiers`: the seller's credit tier (the credit issue). It must return the
-  tier key per listing, in one or two queries for the whole batch, and the credit
-  code must send `marketplace.signals.listing_changed` for a seller's live listings
-  when their tier changes, so those listings are re-indexed.
-- `listing_event_ids`: the flea-market / consignment events a listing is offered at
-  (the CMS issue), likewise sending `listing_changed` when the link changes."""
+- `SEARCH_SELLER_TIERS`: user ids → the seller's credit tier key (the credit app sends
+  `marketplace.signals.listing_changed` for a seller's live listings when the tier changes).
+- `SEARCH_LISTING_EVENTS`: listing ids → ids of the events the listing is offered at
+  (the CMS sends `listing_changed` when that link changes)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 from grading.models import AppraisalKind
 from grading.services import current_appraisals
@@ -31,14 +33,25 @@ from wipe_cert.services import certificates_for_listings
 ATTRIBUTE_RELATIONS = tuple(model.related_accessor for model in ATTRIBUTE_MODELS.values())
 
 
+def _provider(setting: str) -> Callable[[Sequence[int]], Mapping[int, Any]] | None:
+    path = getattr(settings, setting, "")
+    return import_string(path) if path else None
+
+
 def seller_tiers(listings: Sequence[Listing]) -> dict[int, str]:
-    """Listing id → the seller's credit tier key ("" while credit tiers do not exist)."""
-    return {listing.pk: "" for listing in listings}
+    """Listing id → the seller's credit tier key; a shop's listing carries the tier of
+    the person who listed it for the shop ("" without a credit provider)."""
+    provider = _provider("SEARCH_SELLER_TIERS")
+    people = {listing.pk: listing.seller_user_id or listing.created_by_id for listing in listings}
+    tiers = provider([uid for uid in set(people.values()) if uid is not None]) if provider else {}
+    return {pk: str(tiers.get(uid, "")) if uid is not None else "" for pk, uid in people.items()}
 
 
 def listing_event_ids(listings: Sequence[Listing]) -> dict[int, tuple[int, ...]]:
-    """Listing id → ids of the events it is offered at (none until events link listings)."""
-    return {listing.pk: () for listing in listings}
+    """Listing id → ids of the events it is offered at."""
+    provider = _provider("SEARCH_LISTING_EVENTS")
+    found = provider([listing.pk for listing in listings]) if provider else {}
+    return {listing.pk: tuple(found.get(listing.pk, ())) for listing in listings}
 
 
 def _suggestions(*texts: str) -> tuple[str, ...]:

@@ -73,7 +73,14 @@ def _yuan(minor: int) -> str:
     return format_money(minor).removesuffix(".00")
 
 
-def value_label(name: str, value: str, grades: Mapping[str, str]) -> str:
+# Facet name → {value: label} for values only the database can name (grades, events, tiers).
+Labels = Mapping[str, Mapping[str, str]]
+
+
+def value_label(name: str, value: str, labels: Labels) -> str:
+    known = labels.get(name, {})
+    if value in known:
+        return known[value]
     choices: dict[str, object] = {}
     if name == "category":
         choices = dict(Category.choices)
@@ -83,8 +90,8 @@ def value_label(name: str, value: str, grades: Mapping[str, str]) -> str:
         choices = dict(DELIVERY_CHOICES)
     elif name == "seller_type":
         choices = dict(SELLER_TYPE_CHOICES)
-    elif name == "grade":
-        return grades.get(value, value)
+    elif name in ("grade", "seller_tier"):
+        return value
     elif name == "price":
         return price_label(value)
     elif name in FLAG_LABELS:
@@ -129,7 +136,7 @@ class SearchState:
         return [pair for pair in self.pairs if pair[0] not in excluded]
 
 
-def facet_groups(state: SearchState, result: SearchResult, grades: Mapping[str, str]) -> list[FacetGroup]:
+def facet_groups(state: SearchState, result: SearchResult, labels: Labels) -> list[FacetGroup]:
     groups = []
     for name in FACETS:
         counts = {facet.value: facet.count for facet in result.facets.get(name, [])}
@@ -139,7 +146,7 @@ def facet_groups(state: SearchState, result: SearchResult, grades: Mapping[str, 
         options = [
             FacetOption(
                 value=value,
-                label=value_label(name, value, grades),
+                label=value_label(name, value, labels),
                 count=counts.get(value, 0),
                 selected=value in selected,
                 url=state.toggled(name, value),
@@ -151,14 +158,14 @@ def facet_groups(state: SearchState, result: SearchResult, grades: Mapping[str, 
     return groups
 
 
-def chips(state: SearchState, grades: Mapping[str, str]) -> list[Chip]:
+def chips(state: SearchState, labels: Labels) -> list[Chip]:
     found: list[Chip] = []
     names = {name for name, _value in state.pairs}
     for name, value in state.pairs:
         if name == "q":
             found.append(Chip(_("“%(text)s”") % {"text": value}, state.without("q")))
         elif name in FACET_LABELS:
-            label = value_label(name, value, grades)
+            label = value_label(name, value, labels)
             if name not in FLAGS:
                 label = _("%(facet)s: %(value)s") % {"facet": FACET_LABELS[name], "value": label}
             found.append(Chip(label, state.toggled(name, value)))
@@ -177,6 +184,6 @@ def chips(state: SearchState, grades: Mapping[str, str]) -> list[Chip]:
     return found
 
 
-def summary(state: SearchState, grades: Mapping[str, str]) -> str:
+def summary(state: SearchState, labels: Labels) -> str:
     """A name for a saved search: its words and filters."""
-    return " · ".join(chip.label for chip in chips(state, grades)) or _("All listings")
+    return " · ".join(chip.label for chip in chips(state, labels)) or _("All listings")

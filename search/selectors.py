@@ -1,14 +1,16 @@
 """Reads for the search pages and API: the listings behind a page of hits (with their
 seller, attributes, cover photo and badges, in a fixed number of queries), saved
-searches, and grade labels for the facets."""
+searches, and labels for the facet values."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import translation
+from django.utils.module_loading import import_string
 
 from grading.models import RuleSetStatus, RuleSetVersion
 from marketplace.extensions import attach_badges
@@ -73,3 +75,23 @@ def grade_labels() -> dict[str, str]:
             text = label.get(language, label.get("zh", grade["key"])) if isinstance(label, dict) else label
             labels.setdefault(grade["key"], str(text))
     return labels
+
+
+def facet_labels(values: Iterable[tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """Labels for the facet values on a page (pairs of facet name and value): grades
+    from the rule sets, and whatever `SEARCH_FACET_LABELS` names (events, credit tiers),
+    one query per facet whatever the number of values."""
+    wanted: dict[str, set[str]] = {}
+    for name, value in values:
+        wanted.setdefault(name, set()).add(value)
+    labels: dict[str, dict[str, str]] = {"grade": grade_labels()}
+    for name, path in settings.SEARCH_FACET_LABELS.items():
+        if path and wanted.get(name):
+            labels[name] = dict(import_string(path)(sorted(wanted[name])))
+    return labels
+
+
+def page_facet_values(state_pairs: Iterable[tuple[str, str]], facets: dict[str, list]) -> list[tuple[str, str]]:
+    """Every (facet, value) a page shows: the counted ones and the ones in the URL."""
+    pairs = [(name, facet.value) for name, found in facets.items() for facet in found]
+    return [*pairs, *state_pairs]

@@ -23,7 +23,7 @@ from marketplace.models import User
 from search.forms import DISTANCE_CHOICES, SORT_CHOICES, SearchForm
 from search.presentation import SearchState, chips, facet_groups, summary
 from search.query import MAX_RESULT_WINDOW
-from search.selectors import grade_labels, result_cards, saved_searches_of
+from search.selectors import facet_labels, page_facet_values, result_cards, saved_searches_of
 from search.services import (
     saved_search_create,
     saved_search_delete,
@@ -55,8 +55,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
     outcome = search_listings(query=query)
     result = outcome.result
     cards = result_cards(result.hits)
-    grades = grade_labels()
     state = SearchState(form.state(), reverse("search"))
+    labels = facet_labels(page_facet_values(state.pairs, result.facets))
     pages = max(1, math.ceil(min(result.total, MAX_RESULT_WINDOW) / PER_PAGE))
     user = _user(request)
     already_saved = (
@@ -72,8 +72,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
             "result": result,
             "cards": cards,
             "state": state,
-            "facets": facet_groups(state, result, grades),
-            "chips": chips(state, grades),
+            "facets": facet_groups(state, result, labels),
+            "chips": chips(state, labels),
             "ignored": form.ignored(),
             "sort_choices": SORT_CHOICES,
             "distance_choices": DISTANCE_CHOICES,
@@ -105,7 +105,7 @@ def saved_search_save(request: HttpRequest) -> HttpResponse:
     state = SearchState(search_form.state(), reverse("search"))
     try:
         saved = saved_search_create(
-            user=_user(request), querystring=state.querystring, name=summary(state, grade_labels())
+            user=_user(request), querystring=state.querystring, name=summary(state, facet_labels(state.pairs))
         )
     except DomainError as exc:
         messages.error(request, exc.message)

@@ -42,7 +42,7 @@ from marketplace.models import Listing, Membership, OrganisationKind, Role, User
 from marketplace.models.listings import PUBLIC_STATUSES
 from marketplace.services.listings import listing_can_manage
 from marketplace.services.notifications import notify
-from marketplace.signals import stall_no_show
+from marketplace.signals import listing_changed, stall_no_show
 
 S = StallApplicationStatus
 NOTIFICATION_KIND = "stall_application"
@@ -443,6 +443,10 @@ def market_cancelled_dates_close(*, market_id: int, actor: User | None = None) -
             ),
         )
         closed += 1
+    # Listings offered at a cancelled date lose that event in search.
+    marked = ListingAtEvent.objects.filter(market_date__market_id=market_id, market_date__cancelled=True)
+    for listing_id in set(marked.values_list("listing_id", flat=True)):
+        _announce_listing(listing_id)
     return closed
 
 
@@ -472,10 +476,17 @@ def listing_event_mark(
         raise ValidationFailed(_("Choose an upcoming market date."))
     if not _seller_has_stall(listing, market_date):
         raise PermissionDenied(_("You need an approved stall on that date to bring the item."))
-    mark, _created = ListingAtEvent.objects.get_or_create(
+    mark, created = ListingAtEvent.objects.get_or_create(
         listing=listing, market_date=market_date, defaults={"added_by": user}
     )
+    if created:
+        _announce_listing(listing.pk)
     return mark
+
+
+def _announce_listing(listing_id: int) -> None:
+    """The listing's events changed: search re-indexes it (its "event" facet)."""
+    transaction.on_commit(lambda: listing_changed.send(sender=Listing, listing_id=listing_id))
 
 
 @transaction.atomic
@@ -483,4 +494,6 @@ def listing_event_unmark(*, user: User, listing_id: int, market_date_id: int) ->
     listing = Listing.objects.filter(pk=listing_id).first()
     if listing is None or not listing_can_manage(user=user, listing=listing):
         raise NotFound(_("This listing does not exist."))
-    ListingAtEvent.objects.filter(listing=listing, market_date_id=market_date_id).delete()
+    deleted, _rows = ListingAtEvent.objects.filter(listing=listing, market_date_id=market_date_id).delete()
+    if deleted:
+        _announce_listing(listing.pk)

@@ -238,6 +238,12 @@ SEARCH_BACKEND = {
 WAGTAIL_SITE_NAME = "Xunhuan 循环"
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_I18N_ENABLED = False
+# What other apps tell the index, by dotted path (search imports neither app):
+# user ids → credit tier key; listing ids → ids of the events (market dates) offering them.
+SEARCH_SELLER_TIERS = ""
+SEARCH_LISTING_EVENTS = "cms.selectors.listing_event_ids"
+# Facet values → labels shown on the search page, per facet: callable(values) → {value: label}.
+SEARCH_FACET_LABELS = {"event": "cms.selectors.event_labels"}
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILADMIN_LOGIN_URL = "/accounts/login/"
 WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"

@@ -285,3 +285,35 @@ def test_past_dates_are_not_offered(client, market_setup):
     html = client.get(market.url).content.decode()
     assert f'value="{market_date.pk}"' in html
     assert f'value="{past.pk}"' not in html
+
+
+def test_marking_a_listing_at_an_event_reaches_search_with_the_market_as_facet_label(
+    client, market_setup, django_capture_on_commit_callbacks
+):
+    from cms.services.flea import listing_event_unmark
+    from search.query import SearchQuery
+    from search.services import search_listings
+
+    market, organiser, market_date, stall_type = market_setup
+    seller = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        listing = publish_listing(make_listing(seller=seller, title="Wooden train set"))
+        stall_application_approve(organiser=organiser, application_id=apply(market_date, stall_type, user=seller).pk)
+
+    def at_event() -> list[int]:
+        query = SearchQuery(event_ids=(market_date.pk,))
+        return [hit.listing_id for hit in search_listings(query=query).result.hits]
+
+    assert at_event() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_event_mark(user=seller, listing_id=listing.pk, market_date_id=market_date.pk)
+    assert at_event() == [listing.pk]
+
+    client.cookies["django_language"] = "en"
+    page = client.get("/search/", {"event": market_date.pk}).content.decode()
+    assert f"{market.title} · {market_date.date.isoformat()}" in page
+    assert "Wooden train set" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_event_unmark(user=seller, listing_id=listing.pk, market_date_id=market_date.pk)
+    assert at_event() == []

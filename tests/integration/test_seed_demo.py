@@ -142,3 +142,27 @@ def test_seed_demo_listings_are_stable_cover_every_category_and_several_states(
     assert entry.identifier == STOLEN_IMEI and entry.source == "police" and entry.active
     assert not ElectronicsAttributes.objects.filter(imei=STOLEN_IMEI).exists()
     assert ListingReport.objects.filter(status="open", reporter__email="buyer@example.com").count() == 1
+
+
+def test_seed_demo_has_orders_an_offer_and_a_question_and_the_ledger_reconciles(
+    core_gates, django_capture_on_commit_callbacks, capsys
+):
+    from marketplace.models import Message, Offer, OfferStatus, Order, OrderStatus
+    from marketplace.services.ledger import ledger_reconcile
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo")
+
+    buyer = User.objects.get(email="buyer@example.com")
+    orders = {order.title: order for order in Order.objects.filter(buyer=buyer)}
+    assert orders["三体 重庆出版社"].status == OrderStatus.COMPLETED
+    assert orders["三体 重庆出版社"].listing.status == ListingStatus.SOLD
+    assert orders["宜家 MALM 五斗柜 白色"].status == OrderStatus.AWAITING_HANDOVER
+    assert orders["宜家 MALM 五斗柜 白色"].handshake_code
+    assert Offer.objects.filter(buyer=buyer, status=OfferStatus.OPEN).count() == 1
+    assert Message.objects.filter(sender=buyer).count() == 1
+    checked, problems = ledger_reconcile()
+    assert checked >= 2 and problems == []
+    assert "Order demo: 2 orders (awaiting_handover, completed), 1 offers." in capsys.readouterr().out

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from cms.demo import seed_cms_demo
 from grading.demo import seed_grading_demo
-from marketplace.demo import seed_marketplace_demo
+from marketplace.demo import seed_marketplace_demo, seed_order_demo
 from marketplace.models import Membership, Organisation, OrganisationKind, Role, User
 from wipe_cert.demo import seed_erasure_demo
 
@@ -99,7 +99,13 @@ ACCOUNTS = (
 )
 
 # Later features append callables here (e.g. listings, rule sets, CMS pages).
-DEMO_SEEDERS: list[Any] = [seed_marketplace_demo, seed_erasure_demo, seed_grading_demo, seed_cms_demo]
+DEMO_SEEDERS: list[Any] = [
+    seed_marketplace_demo,
+    seed_erasure_demo,
+    seed_grading_demo,
+    seed_cms_demo,
+    seed_order_demo,
+]
 
 
 def ensure_totp(user: User) -> None:
