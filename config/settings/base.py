@@ -35,6 +35,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "marketplace",
+    "marketplace.consignment",
     "grading",
     "wipe_cert",
     "search",
@@ -347,6 +348,9 @@ STRIPE_JS_URL = env("STRIPE_JS_URL")
 MARKETPLACE_PLATFORM_FEE_BP = int(env("MARKETPLACE_PLATFORM_FEE_BP", "500"))
 MARKETPLACE_OFFLINE_FEE_BP = int(env("MARKETPLACE_OFFLINE_FEE_BP", "0"))
 MARKETPLACE_CONSIGNOR_SHARE_BP = int(env("MARKETPLACE_CONSIGNOR_SHARE_BP", "6000"))
+# Where a consignment sale's share comes from: the item's agreement (tier, who bears a
+# discount); see marketplace.consignment.rules. Without a provider the flat share above applies.
+MARKETPLACE_CONSIGNOR_SHARE_PROVIDER = "marketplace.consignment.selectors.order_consignor_share_bp"
 # Timers (run by the orders beat task).
 MARKETPLACE_ORDER_PAYMENT_WINDOW_MINUTES = 60  # a card order not paid by then is cancelled
 MARKETPLACE_ORDER_SHIP_DEADLINE_DAYS = 5  # ship by, or the order is cancelled and the money released
@@ -391,4 +395,6 @@ CELERY_BEAT_SCHEDULE = {
     "offer-expiry": {"task": "marketplace.tasks.offers_expire_task", "schedule": 10 * 60},
     "card-holds-escrow": {"task": "marketplace.tasks.payments_capture_expiring_task", "schedule": 60 * 60},
     "payments-reconcile": {"task": "marketplace.tasks.payments_reconcile_task", "schedule": 10 * 60},
+    # Consignment: scheduled markdowns by days on sale and the expiry action (idempotent).
+    "consignment-markdowns": {"task": "marketplace.consignment.tasks.consignment_markdowns_task", "schedule": 60 * 60},
 }

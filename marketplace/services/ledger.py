@@ -4,7 +4,8 @@ Accounts (marketplace.models.LedgerAccount): money comes in to `psp_clearing` (c
 captured at Stripe) or `offline_cash` (paid in person) against `buyer_funds_held`
 (escrow); when the order completes it is released from escrow to `seller_payable`,
 `consignor_payable` and `platform_fees`; refunds take it back out of escrow (or, after
-release, out of the three shares pro rata); payouts pay the seller from `psp_clearing`.
+release, out of the three shares pro rata); payouts pay the seller from `psp_clearing`;
+consignor payouts (recorded by the shop) settle `consignor_payable`.
 
 Postings are idempotent by `key` (e.g. "capture:12"), so a webhook and the request
 that caused it can both post the same movement safely. `ledger_reconcile` checks that
@@ -17,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 
 from marketplace.models import (
     LedgerAccount,
@@ -205,6 +207,53 @@ def ledger_payout(*, order: Order, amount: int, reference: str) -> LedgerTransac
         currency=order.currency,
         lines=[_seller_line(order, amount), Line(A.PSP_CLEARING, -amount)],
         memo=f"order {order.pk}: payout {reference}",
+    )
+
+
+def consignor_balances(*, consignor_id: int | None = None, shop_id: int | None = None) -> dict[tuple[int, int], int]:
+    """What each shop owes each consignor, {(shop id, consignor id): amount}: the consignor's
+    share released from the shop's consignment sales, less refunds and payouts. One query."""
+    entries = LedgerEntry.objects.filter(account=A.CONSIGNOR_PAYABLE, party_user__isnull=False)
+    if consignor_id is not None:
+        entries = entries.filter(party_user_id=consignor_id)
+    shop = Coalesce("order__seller_organisation_id", "party_organisation_id")
+    rows = entries.annotate(shop=shop).values("shop", "party_user_id").annotate(total=Sum("amount"))
+    if shop_id is not None:
+        rows = rows.filter(shop=shop_id)
+    return {(row["shop"], row["party_user_id"]): -int(row["total"] or 0) for row in rows if row["shop"] is not None}
+
+
+def consignor_cash_held(*, consignor: User, shop: Organisation) -> int:
+    """Cash from the shop's cash consignment sales that the shop still holds for others."""
+    total = (
+        LedgerEntry.objects.filter(account=A.OFFLINE_CASH)
+        .filter(
+            Q(order__consignor=consignor, order__seller_organisation=shop)
+            | Q(order__isnull=True, party_user=consignor, party_organisation=shop)
+        )
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return max(0, int(total or 0))
+
+
+def ledger_consignor_payout(
+    *, key: str, consignor: User, shop: Organisation, currency: str, amount: int, memo: str = ""
+) -> LedgerTransaction:
+    """The shop paid a consignor (cash, bank transfer). The consignor is owed that much
+    less; the money came first out of the cash the shop holds from cash consignment sales,
+    the rest out of the shop's own funds, which the platform then owes the shop."""
+    from_cash = min(amount, consignor_cash_held(consignor=consignor, shop=shop))
+    return ledger_post(
+        kind=LedgerKind.PAYOUT,
+        key=key,
+        order=None,
+        currency=currency,
+        lines=[
+            Line(A.CONSIGNOR_PAYABLE, amount, party_user=consignor, party_organisation=shop),
+            Line(A.OFFLINE_CASH, -from_cash, party_user=consignor, party_organisation=shop),
+            Line(A.SELLER_PAYABLE, -(amount - from_cash), party_organisation=shop),
+        ],
+        memo=memo,
     )
 
 

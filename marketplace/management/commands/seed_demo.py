@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from cms.demo import seed_cms_demo
 from grading.demo import seed_grading_demo
+from marketplace.consignment.demo import seed_consignment_demo
 from marketplace.demo import seed_marketplace_demo, seed_order_demo
 from marketplace.models import Membership, Organisation, OrganisationKind, Role, User
 from wipe_cert.demo import seed_erasure_demo
@@ -105,6 +106,7 @@ DEMO_SEEDERS: list[Any] = [
     seed_grading_demo,
     seed_cms_demo,
     seed_order_demo,
+    seed_consignment_demo,
 ]
 
 
