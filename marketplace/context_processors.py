@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from marketplace.models import Membership
+from marketplace.models import Membership, OrganisationKind, Role
 from marketplace.selectors import unread_notification_count
 
 
@@ -19,8 +19,17 @@ def notifications(request: HttpRequest) -> dict[str, Any]:
         return {}
     return {
         "unread_notifications": SimpleLazyObject(lambda: unread_notification_count(user=user)),
-        # Roles for the role-specific links (appraisal queue, erasure workbench): one query, only when read.
-        "user_roles": SimpleLazyObject(
-            lambda: set(Membership.objects.filter(user=user).values_list("role", flat=True))
-        ),
+        # Roles for the role-specific links (appraisal queue, erasure workbench, consignment
+        # desk): one query, only when read.
+        "user_roles": SimpleLazyObject(lambda: _roles(user)),
     }
+
+
+def _roles(user: Any) -> set[str]:
+    """The user's roles, plus "consignment_desk" when they run or staff a consignment shop."""
+    roles: set[str] = set()
+    for role, kind in Membership.objects.filter(user=user).values_list("role", "organisation__kind"):
+        roles.add(role)
+        if kind == OrganisationKind.CONSIGNMENT_SHOP and role in (Role.OWNER, Role.STAFF):
+            roles.add("consignment_desk")
+    return roles

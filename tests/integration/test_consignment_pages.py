@@ -231,3 +231,12 @@ def test_pages_run_a_fixed_number_of_queries(en_client, settings, django_assert_
     batch_url = f"/consignment/batches/{more.pk}/" if page == "batch" else urls[page]
     _count(en_client, batch_url, django_assert_num_queries, len(few.captured_queries))
     assert timezone.now()
+
+
+def test_shop_staff_find_the_desk_in_the_navigation_and_consignors_find_the_portal_on_their_account(en_client):
+    shop, staff, agreement, _batch = taken_in(1)
+    en_client.force_login(staff)
+    assert 'href="/consignment/shop/"' in en_client.get("/").content.decode()
+    en_client.force_login(agreement.consignor)
+    assert 'href="/consignment/shop/"' not in en_client.get("/").content.decode()
+    assert 'href="/consignment/mine/"' in en_client.get("/accounts/profile/").content.decode()
