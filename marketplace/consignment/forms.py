@@ -69,7 +69,7 @@ class AgreementForm(forms.Form):
     )
     floor_price_yuan = yuan_field(gettext_lazy("Floor price (¥)"), required=False)
     floor_percent = percent_field(
-        gettext_lazy("…or floor as % of the original price"),
+        gettext_lazy("…or floor as a percentage of the original price"),
         required=False,
         help_text=gettext_lazy("Markdowns never go below the floor. Give one of the two, or neither."),
     )
