@@ -1,4 +1,4 @@
-"""A buyer buys a published phone with a test card typed into localstripe's stand-in
+"""The demo buyer buys a published phone with a test card typed into localstripe's stand-in
 Stripe.js (a declined card first); the seller ships; the buyer confirms receipt; the
 held payment is captured; both see the order completed; the ledger reconciles."""
 
@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 from marketplace.models import LedgerTransaction, Order, OrderStatus, PaymentStatus, StripeEvent
 from marketplace.services.payments import payment_for_order
 from tests.conftest import CORE_GATES
-from tests.factories import PASSWORD, UserFactory
+from marketplace.management.commands.seed_demo import DEMO_PASSWORD
+from marketplace.models import User
 from tests.orders import published_listing
 from tests.support.localstripe import CARD_DECLINED_ON_ATTACH, CARD_OK, deliver_webhooks_to, payment_intent
 
@@ -32,7 +33,7 @@ def log_in(page, live_server, user) -> None:
     page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
     page.goto("/accounts/login/")
     page.fill("#id_login", user.email)
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_password", DEMO_PASSWORD)
     page.locator("main form button[type=submit]").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My account")
 
@@ -49,8 +50,9 @@ def type_card(page, number: str) -> None:
 def test_buy_a_phone_with_a_card_ship_confirm_and_get_paid(
     page, browser, live_server, stripe_settings, localstripe_url, request
 ):
-    seller = UserFactory(display_name="手机店老王")
-    buyer = UserFactory(display_name="买家小陈")
+    call_command("seed_demo")
+    seller = User.objects.get(email="seller@example.com")
+    buyer = User.objects.get(email="buyer@example.com")
     phone = published_listing(
         seller=seller, category="electronics", title="iPhone 13 128GB 午夜色", price=260_000, ship=True, pickup=False
     )
@@ -79,7 +81,7 @@ def test_buy_a_phone_with_a_card_ship_confirm_and_get_paid(
     page.get_by_role("button", name="Authorise ¥2,600.00").click()
     expect(page.locator(".messages")).to_contain_text("Payment authorised")
     expect(page.locator("[data-order-status]")).to_have_text("Paid, money held")
-    order = Order.objects.get()
+    order = Order.objects.get(listing=phone)
     payment = payment_for_order(order.pk)
     assert payment.status == PaymentStatus.AUTHORISED
     assert payment_intent(localstripe_url, payment.intent_id)["status"] == "requires_capture"
