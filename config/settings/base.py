@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "marketplace",
+    "marketplace.city",
     "marketplace.consignment",
     "grading",
     "wipe_cert",
@@ -329,6 +331,7 @@ MARKETPLACE_LISTING_PANELS = [
     "grading.badges.grade_panel",
     "wipe_cert.badges.erasure_panel",
     "cms.panels.event_availability_panel",
+    "marketplace.city.panels.relocation_panel",
 ]
 
 # --- Orders, payments, after-sales ---------------------------------------------------
@@ -397,4 +400,20 @@ CELERY_BEAT_SCHEDULE = {
     "payments-reconcile": {"task": "marketplace.tasks.payments_reconcile_task", "schedule": 10 * 60},
     # Consignment: scheduled markdowns by days on sale and the expiry action (idempotent).
     "consignment-markdowns": {"task": "marketplace.consignment.tasks.consignment_markdowns_task", "schedule": 60 * 60},
+    # City statistics: recompute the daily trade rollup (the last CITY_ROLLUP_WINDOW_DAYS days).
+    "city-stats-rollup": {
+        "task": "marketplace.city.tasks.stats_rollup_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
+
+# --- City data (statistics, green account, vehicle relocation) ----------------------------
+# Figures other apps add to the statistics dashboard and export: dotted paths of
+# callables (period, area) -> marketplace.city.providers.StatsSection.
+CITY_STATISTICS_PROVIDERS = [
+    "grading.stats.grading_statistics",
+    "wipe_cert.stats.erasure_statistics",
+]
+# The nightly rollup recomputes this many past days, so returns, refunds and disputes
+# that change a trade after it completed are reflected.
+CITY_ROLLUP_WINDOW_DAYS = int(env("CITY_ROLLUP_WINDOW_DAYS", "60"))

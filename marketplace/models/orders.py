@@ -144,6 +144,8 @@ class Order(models.Model):
             models.Index(fields=["status", "seller_due_at"], name="order_seller_due_idx"),
             models.Index(fields=["status", "confirm_due_at"], name="order_confirm_due_idx"),
             models.Index(fields=["status", "payment_due_at"], name="order_payment_due_idx"),
+            # Trades of a period: the statistics rollup and the bureau export.
+            models.Index(fields=["status", "completed_at"], name="order_completed_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             # However many buyers press "buy" at once, one order holds a listing.

@@ -11,11 +11,10 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from marketplace.models import LedgerTransaction, Order, OrderStatus, PaymentStatus, StripeEvent
+from marketplace.management.commands.seed_demo import DEMO_PASSWORD
+from marketplace.models import LedgerTransaction, Order, OrderStatus, PaymentStatus, StripeEvent, User
 from marketplace.services.payments import payment_for_order
 from tests.conftest import CORE_GATES
-from marketplace.management.commands.seed_demo import DEMO_PASSWORD
-from marketplace.models import User
 from tests.orders import published_listing
 from tests.support.localstripe import CARD_DECLINED_ON_ATTACH, CARD_OK, deliver_webhooks_to, payment_intent
 

@@ -234,7 +234,7 @@ def test_pages_run_a_fixed_number_of_queries(en_client, settings, django_assert_
 
 
 def test_shop_staff_find_the_desk_in_the_navigation_and_consignors_find_the_portal_on_their_account(en_client):
-    shop, staff, agreement, _batch = taken_in(1)
+    _shop, staff, agreement, _batch = taken_in(1)
     en_client.force_login(staff)
     assert 'href="/consignment/shop/"' in en_client.get("/").content.decode()
     en_client.force_login(agreement.consignor)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from cms.demo import seed_cms_demo
 from grading.demo import seed_grading_demo
+from marketplace.city.demo import seed_city_demo
 from marketplace.consignment.demo import seed_consignment_demo
 from marketplace.demo import seed_marketplace_demo, seed_order_demo
 from marketplace.models import Membership, Organisation, OrganisationKind, Role, User
@@ -107,6 +108,7 @@ DEMO_SEEDERS: list[Any] = [
     seed_cms_demo,
     seed_order_demo,
     seed_consignment_demo,
+    seed_city_demo,  # last: its statistics rollup covers the orders seeded before it
 ]
 
 
