@@ -312,9 +312,7 @@ class OrderIndexView(IndexView):
 
 
 class PayoutForm(forms.Form):
-    amount = forms.DecimalField(
-        label=_("Amount paid (¥)"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2
-    )
+    amount = forms.DecimalField(label=_("Amount paid (¥)"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
     reference = forms.CharField(
         label=_("Transfer reference"),
         max_length=60,
