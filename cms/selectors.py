@@ -15,6 +15,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone, translation
 
 from cms.models import (
+    BookSwapPage,
     ConsignmentEventPage,
     ConsignorRegistration,
     FleaMarketDate,
@@ -25,9 +26,14 @@ from cms.models import (
     StallApplicationStatus,
     StallCapacity,
     StallType,
+    SwapBook,
+    SwapBookStatus,
 )
+from marketplace.city.green import Estimate
+from marketplace.city.selectors import counts_green_estimate
+from marketplace.city.services import item_type_of
 from marketplace.extensions import attach_badges
-from marketplace.models import Listing
+from marketplace.models import DeliveryMethod, Listing, Order, OrderStatus
 from marketplace.selectors import BROWSABLE_STATUSES, BrowseFilters, listing_cover, listings_browse
 
 CALENDAR_PAST_DAYS = 60
@@ -369,3 +375,43 @@ def event_labels(values: Sequence[str]) -> dict[str, str]:
         return {}
     dates = FleaMarketDate.objects.filter(pk__in=ids).select_related("market")
     return {str(d.pk): f"{d.market.title} · {d.date.isoformat()}" for d in dates}
+
+
+# --- Green account per event ------------------------------------------------------------------
+
+
+def market_green_estimate(*, market: FleaMarketPage) -> Estimate:
+    """CO2e avoided by the sales completed at this market's dates (orders handed over at
+    an event, of listings marked available there); two queries."""
+    rows = (
+        Order.objects.filter(
+            status=OrderStatus.COMPLETED,
+            delivery_method=DeliveryMethod.EVENT,
+            listing__event_availability__market_date__market=market,
+        )
+        .order_by()
+        .values("listing__category", "listing__electronics__device_type", "listing__furniture__furniture_type")
+        .annotate(n=Count("pk", distinct=True))
+    )
+    counts = [
+        (
+            row["listing__category"],
+            item_type_of(
+                row["listing__category"],
+                row["listing__electronics__device_type"],
+                row["listing__furniture__furniture_type"],
+            ),
+            row["n"],
+        )
+        for row in rows
+    ]
+    return counts_green_estimate(counts=counts)
+
+
+def swap_green_estimate(*, page: BookSwapPage) -> Estimate:
+    """CO2e avoided by the books passed on at this school's swap days (handed over to a
+    pupil or donated to a class library); two queries."""
+    books = SwapBook.objects.filter(
+        swap_day__page=page, status__in=[SwapBookStatus.HANDED_OVER, SwapBookStatus.DONATED]
+    ).count()
+    return counts_green_estimate(counts=[("books", "", books)] if books else [])

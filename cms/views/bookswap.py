@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cms.models import BookSwapPage, Pupil, SwapBook, SwapBookStatus, SwapDay, SwapWish
+from cms.selectors import swap_green_estimate
 from cms.services.access import user_runs_organisation
 from cms.services.bookswap import (
     book_claim,
@@ -123,6 +124,7 @@ def swap_page_context(request: HttpRequest, page: BookSwapPage) -> dict[str, Any
         "join_url": _base(page) + page.reverse_subpage("join"),
         "is_coordinator": user_runs_organisation(user=user, organisation_id=page.organisation_id),
         "coordinate_url": _coordinate_url(page),
+        "green": swap_green_estimate(page=page),
     }
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cms.models import FleaMarketDate, FleaMarketPage, StallAddOn, StallType
-from cms.selectors import applications_of, market_upcoming_dates
+from cms.selectors import applications_of, market_green_estimate, market_upcoming_dates
 from cms.services.flea import stall_application_cancel, stall_apply
 from cms.views import show_error
 from marketplace.errors import DomainError
@@ -112,6 +112,7 @@ def market_page_context(request: HttpRequest, market: FleaMarketPage) -> dict[st
         "dates": market_upcoming_dates(market=market, today=today),
         "photos": list(market.photos.select_related("image")),
         "apply_url": market.url + market.reverse_subpage("apply") if market.url else "",
+        "green": market_green_estimate(market=market),
     }
     if user.is_authenticated:
         context["my_applications"] = list(applications_of(user_id=user.pk, market=market))

@@ -291,3 +291,26 @@ def test_swap_journey_through_the_pages(client, swap):
     points = {p.nickname: p.points for p in Pupil.objects.all()}
     assert points == {"Giver": page.start_points + 1, "Receiver": page.start_points - 1}
     assert f"<span data-points>{page.start_points - 1}</span>" in receiver.get(day_url).content.decode()
+
+
+def test_the_swap_page_shows_the_co2_its_passed_on_books_avoided(swap):
+    from marketplace.city.models import GreenFactor
+
+    page, coordinator, day = swap
+    GreenFactor.objects.create(
+        category="books", item_type="", kg_co2e="1.2", uncertainty_percent=50, source="Example study"
+    )
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert "Green account" not in client.get(page.url).content.decode()  # nothing passed on yet
+
+    giver, _ = pupil_join(code=code_of(day), nickname="Giver")
+    receiver, _ = pupil_join(code=code_of(day), nickname="Receiver")
+    for isbn in (LITTLE_PRINCE, THREE_BODY):
+        book = book_offer(pupil=giver, isbn=isbn)
+        book_claim(pupil=receiver, book_id=book.pk)
+        book_handover_confirm(coordinator=coordinator, day_id=day.pk, book_id=book.pk)
+
+    html = client.get(page.url).content.decode()
+    assert "2 items found a new owner here." in html
+    assert "About 2 kg CO2e avoided" in html  # never more precise than the factors
+    assert "likely between 1 and 4 kg" in html

@@ -317,3 +317,27 @@ def test_marking_a_listing_at_an_event_reaches_search_with_the_market_as_facet_l
     with django_capture_on_commit_callbacks(execute=True):
         listing_event_unmark(user=seller, listing_id=listing.pk, market_date_id=market_date.pk)
     assert at_event() == []
+
+
+def test_the_market_page_shows_the_co2_avoided_by_sales_handed_over_there(client, market_setup):
+    from marketplace.city.models import GreenFactor
+    from marketplace.services.orders import order_handover_confirm, order_place
+    from tests.orders import published_listing
+
+    market, organiser, market_date, stall_type = market_setup
+    GreenFactor.objects.create(
+        category="books", item_type="", kg_co2e="1.0", uncertainty_percent=50, source="Example study"
+    )
+    seller = UserFactory()
+    stall_application_approve(organiser=organiser, application_id=apply(market_date, stall_type, user=seller).pk)
+    listing = published_listing(seller=seller, title="Picture books, set of 12", event=True)
+    listing_event_mark(user=seller, listing_id=listing.pk, market_date_id=market_date.pk)
+    client.cookies["django_language"] = "en"
+    assert "found a new owner here" not in client.get(market.url).content.decode()
+
+    order = order_place(buyer=UserFactory(), listing_id=listing.pk, delivery_method="event", payment_method="cash")
+    order_handover_confirm(seller=seller, order_id=order.pk, code=order.handshake_code)
+
+    html = client.get(market.url).content.decode()
+    assert "1 item found a new owner here." in html
+    assert "About 1 kg CO2e avoided" in html
