@@ -20,6 +20,7 @@ from cms.models import (
     ConsignmentEventPage,
     ConsignmentShopPage,
     ConsignorRegistration,
+    CreditPolicyPage,
     DropOffSlot,
     EventIndexPage,
     FleaMarketDate,
@@ -312,6 +313,13 @@ def seed_cms_demo(stdout: TextIO) -> None:
         "grading-standards",
         title="评级标准 Grading standards",
         intro="<p>每个品类的评级规则都是公开的数据。Every category's grading rules are public data.</p>",
+    )
+    _child(
+        home,
+        CreditPolicyPage,
+        "credit-policy",
+        title="信用规则 Credit policy",
+        intro="<p>信用分怎样计算、各等级意味着什么。How credit scores are calculated and what each tier means.</p>",
     )
     synced = cms_access_sync_all()
     stdout.write(f"Community pages ready (events, flea market, shop, consignment sale, book swap; {synced} groups).\n")

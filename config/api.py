@@ -18,6 +18,7 @@ from ninja.security import django_auth
 
 from grading.api import router as grading_router
 from marketplace.api import router as marketplace_router
+from marketplace.api.credit import router as credit_router
 from marketplace.errors import DomainError, ErrorCode
 from search.api import router as search_router
 from search.services import search_health
@@ -119,6 +120,7 @@ def health(request: HttpRequest) -> Status[dict[str, str]]:
 
 
 api.add_router("/", marketplace_router)
+api.add_router("/", credit_router)
 api.add_router("/", grading_router)
 api.add_router("/", erasure_router)
 api.add_router("/", search_router)

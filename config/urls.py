@@ -19,6 +19,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     path("", include("marketplace.urls")),
+    path("", include("marketplace.credit.urls")),
     path("", include("marketplace.city.urls")),
     path("", include("marketplace.consignment.urls")),
     path("", include("search.urls")),

@@ -55,6 +55,8 @@ def _reset(*, setting: str, **kwargs: Any) -> None:
         badge_providers.cache_clear()
     if setting == "MARKETPLACE_LISTING_PANELS":
         panel_providers.cache_clear()
+    if setting == "MARKETPLACE_ORDER_PANELS":
+        order_panel_providers.cache_clear()
 
 
 setting_changed.connect(_reset)
@@ -79,3 +81,17 @@ def attach_badges(listings: Sequence[Listing]) -> None:
 
 def panels_for(listing: Listing, user: Any, where: str = "detail") -> list[Panel]:
     return [panel for provider in panel_providers() if (panel := provider(listing, user, where)) is not None]
+
+
+# Panels on the order page (settings.MARKETPLACE_ORDER_PANELS): (order, user, party) →
+# Panel or None; `party` is "buyer", "seller" or "moderator".
+OrderPanelProvider = Callable[[Any, Any, str], Panel | None]
+
+
+@functools.cache
+def order_panel_providers() -> tuple[OrderPanelProvider, ...]:
+    return tuple(import_string(path) for path in getattr(settings, "MARKETPLACE_ORDER_PANELS", []))
+
+
+def order_panels_for(order: Any, user: Any, party: str) -> list[Panel]:
+    return [panel for provider in order_panel_providers() if (panel := provider(order, user, party)) is not None]

@@ -20,3 +20,8 @@ dispute_resolved = Signal()
 # come, with `user_id` (the vendor), `event_page_id` (the market's page) and
 # `application_id`. The credit system counts it as evidence.
 stall_no_show = Signal()
+
+# Sent after commit when an erasure certificate is revoked, with `certificate_id` (str),
+# `provider_id` (the erasure provider organisation) and `technician_id` (the user who
+# issued it). The credit system counts it against the technician as erasure provider.
+erasure_certificate_revoked = Signal()

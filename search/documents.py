@@ -85,7 +85,7 @@ def build_documents(listing_ids: Sequence[int]) -> dict[int, IndexDocument | Non
         certificate = certificates.get(listing.pk)
         attributes = listing.attributes
         brand = model = book_title = isbn = ""
-        device_type = ""
+        device_type = emission_standard = ""
         authors: tuple[str, ...] = ()
         identifiers: list[str] = []
         if isinstance(attributes, ElectronicsAttributes):
@@ -96,6 +96,7 @@ def build_documents(listing_ids: Sequence[int]) -> dict[int, IndexDocument | Non
             identifiers.append(isbn)
         elif isinstance(attributes, VehicleAttributes):
             brand, model = attributes.make, attributes.model_name
+            emission_standard = attributes.emission_standard
             identifiers.append(attributes.vin.upper())
         location = (
             GeoPoint(listing.latitude, listing.longitude)
@@ -123,6 +124,7 @@ def build_documents(listing_ids: Sequence[int]) -> dict[int, IndexDocument | Non
             identifiers=tuple(identifier for identifier in identifiers if identifier),
             category=listing.category,
             device_type=device_type,
+            emission_standard=emission_standard,
             grade=appraisal.grade if graded and appraisal is not None else "",
             certified=graded and appraisal is not None and appraisal.kind == AppraisalKind.CERTIFIED,
             erasure_verified=certificate is not None and certificate.status == CertificateStatus.ACCEPTED,

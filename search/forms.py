@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.functional import lazy
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -47,7 +49,29 @@ MULTI_VALUED = (
     "seller_type",
 )
 FLAGS = ("erasure_verified", "certified")
-PARAMETERS = ("q", *MULTI_VALUED, *FLAGS, "price_min", "price_max", "lat", "lon", "within", "sort")
+PARAMETERS = (
+    "q",
+    *MULTI_VALUED,
+    *FLAGS,
+    "price_min",
+    "price_max",
+    "lat",
+    "lon",
+    "within",
+    "registration_city",
+    "sort",
+)
+
+
+def registration_cities() -> list[tuple[int, str]]:
+    """The destination cities of the "can be registered in" filter (settings hook)."""
+    path = getattr(settings, "SEARCH_REGISTRATION_CITIES", "")
+    return list(import_string(path)()) if path else []
+
+
+def registrable_standards(city_id: int) -> tuple[str, ...]:
+    path = getattr(settings, "SEARCH_REGISTRATION_STANDARDS", "")
+    return tuple(import_string(path)(city_id)) if path else ()
 
 
 class AnyValuesField(forms.MultipleChoiceField):
@@ -101,7 +125,14 @@ class SearchForm(forms.Form):
     within = forms.TypedChoiceField(
         label=_("Distance"), choices=DISTANCE_CHOICES, required=False, coerce=float, empty_value=None
     )
+    registration_city = forms.IntegerField(label=_("Can be registered in"), required=False, min_value=1)
     sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+
+    def clean_registration_city(self) -> int | None:
+        city = self.cleaned_data.get("registration_city")
+        if city is not None and city not in {pk for pk, _name in registration_cities()}:
+            raise forms.ValidationError(_("Unknown city."))
+        return city
 
     def valid_data(self) -> dict[str, Any]:
         """The cleaned values of the fields that validated (the others are ignored)."""
@@ -157,6 +188,9 @@ class SearchForm(forms.Form):
             seller_types=tuple(data.get("seller_type") or ()),
             near=near,
             within_km=data.get("within") if near is not None else None,
+            registrable_standards=(
+                registrable_standards(data["registration_city"]) if data.get("registration_city") else None
+            ),
             sort=Sort(data.get("sort") or Sort.RELEVANCE),
             page=max(1, page),
             per_page=max(1, min(per_page, MAX_PER_PAGE)),

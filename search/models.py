@@ -32,6 +32,7 @@ class SearchEntry(models.Model):
 
     category = models.CharField(max_length=20)
     device_type = models.CharField(max_length=20, blank=True)
+    emission_standard = models.CharField(max_length=10, blank=True)
     grade = models.CharField(max_length=20, blank=True)
     certified = models.BooleanField(default=False)
     erasure_verified = models.BooleanField(default=False)

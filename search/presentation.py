@@ -169,6 +169,9 @@ def chips(state: SearchState, labels: Labels) -> list[Chip]:
             if name not in FLAGS:
                 label = _("%(facet)s: %(value)s") % {"facet": FACET_LABELS[name], "value": label}
             found.append(Chip(label, state.toggled(name, value)))
+        elif name == "registration_city":
+            city = labels.get(name, {}).get(value, value)
+            found.append(Chip(_("Vehicles that can be registered in %(city)s") % {"city": city}, state.without(name)))
         elif name == "price_min":
             found.append(Chip(_("From ¥%(price)s") % {"price": value}, state.without("price_min")))
         elif name == "price_max":

@@ -101,6 +101,7 @@ class IndexDocument:
     isbn: str = ""
     identifiers: tuple[str, ...] = ()  # ISBN-13 and VIN, matched exactly
     device_type: str = ""
+    emission_standard: str = ""  # vehicles: the China emission standard (cn5, cn6b, ev…)
     grade: str = ""
     certified: bool = False
     erasure_verified: bool = False
@@ -134,6 +135,7 @@ class IndexDocument:
             "identifiers": list(self.identifiers),
             "category": self.category,
             "device_type": self.device_type,
+            "emission_standard": self.emission_standard,
             "grade": self.grade,
             "certified": self.certified,
             "erasure_verified": self.erasure_verified,
@@ -171,6 +173,7 @@ class IndexDocument:
             identifiers=tuple(data.get("identifiers", ())),
             category=data["category"],
             device_type=data.get("device_type", ""),
+            emission_standard=data.get("emission_standard", ""),
             grade=data.get("grade", ""),
             certified=bool(data.get("certified")),
             erasure_verified=bool(data.get("erasure_verified")),
@@ -209,6 +212,9 @@ class SearchQuery:
     near: GeoPoint | None = None
     within_km: float | None = None  # needs `near`
     published_after: dt.datetime | None = None  # for saved-search alerts
+    # Vehicles only where they can be registered: the emission standards the buyer's city
+    # accepts for transferred used cars (None: no such filter; other categories pass).
+    registrable_standards: tuple[str, ...] | None = None
     sort: Sort = Sort.RELEVANCE
     page: int = 1
     per_page: int = 20

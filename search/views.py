@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from marketplace.errors import DomainError, NotFound
 from marketplace.models import User
-from search.forms import DISTANCE_CHOICES, SORT_CHOICES, SearchForm
+from search.forms import DISTANCE_CHOICES, SORT_CHOICES, SearchForm, registration_cities
 from search.presentation import SearchState, chips, facet_groups, summary
 from search.query import MAX_RESULT_WINDOW
 from search.selectors import facet_labels, page_facet_values, result_cards, saved_searches_of
@@ -80,6 +80,13 @@ def search_page(request: HttpRequest) -> HttpResponse:
             "current_sort": query.effective_sort.value,
             "near": query.near,
             "within": state.values("within")[0] if state.values("within") else "",
+            # Only where the buyer is looking at vehicles (or already chose a city).
+            "registration_cities": (
+                registration_cities()
+                if "vehicles" in query.categories or query.registrable_standards is not None
+                else []
+            ),
+            "registration_city": form.valid_data().get("registration_city"),
             "page_number": page_number,
             "pages": pages,
             "previous_url": state.with_value("page", str(page_number - 1)) if page_number > 1 else "",

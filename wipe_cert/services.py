@@ -25,7 +25,7 @@ from marketplace.services.accounts import user_act_as
 from marketplace.services.lifecycle import listing_transition
 from marketplace.services.listings import listing_can_manage
 from marketplace.services.notifications import moderators, notify
-from marketplace.signals import listing_changed
+from marketplace.signals import erasure_certificate_revoked, listing_changed
 from marketplace.validators import normalise_imei, normalise_meid, normalise_serial
 from wipe_cert import merkle
 from wipe_cert.acceptance import Outcome, decide
@@ -769,6 +769,13 @@ def certificate_revoke(*, actor: User, certificate_id: Any, reason: str) -> Eras
     transaction.on_commit(
         lambda: certificate_revoked.send(
             sender=ErasureCertificate, certificate_id=ids[0], provider_id=ids[1], listing_id=ids[2]
+        )
+    )
+    # The marketplace's own domain event, for the credit system (which never imports wipe_cert).
+    technician_id = certificate.technician_id
+    transaction.on_commit(
+        lambda: erasure_certificate_revoked.send(
+            sender=ErasureCertificate, certificate_id=ids[0], provider_id=ids[1], technician_id=technician_id
         )
     )
     return certificate

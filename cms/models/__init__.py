@@ -42,7 +42,7 @@ from cms.models.flea import (
     Weekday,
     WeekOfMonth,
 )
-from cms.models.pages import EventIndexPage, GradingStandardsPage, HomePage, StandardPage
+from cms.models.pages import CreditPolicyPage, EventIndexPage, GradingStandardsPage, HomePage, StandardPage
 
 # Page types owned by an organisation, whose members edit them (cms.services.access).
 ORGANISATION_PAGE_MODELS: tuple[type[Page], ...] = (
@@ -62,6 +62,7 @@ __all__ = [
     "ConsignmentEventPage",
     "ConsignmentShopPage",
     "ConsignorRegistration",
+    "CreditPolicyPage",
     "DropOffSlot",
     "EventIndexPage",
     "EventItemCategory",

@@ -44,6 +44,7 @@ class HomePage(SanitisedRichTextMixin, Page):
         "cms.GradingStandardsPage",
         "cms.ConsignmentShopPage",
         "cms.BookSwapPage",
+        "cms.CreditPolicyPage",
     ]
 
     class Meta:
@@ -117,4 +118,28 @@ class GradingStandardsPage(SanitisedRichTextMixin, Page):
 
         context = super().get_context(request, *args, **kwargs)
         context["standards"] = grading_standards()
+        return context
+
+
+class CreditPolicyPage(SanitisedRichTextMixin, Page):
+    """The published credit policy. Its numbers (half-life, weights, tier thresholds,
+    effects) are rendered from the code's configuration and the live policy table, so
+    the page can never drift from what runs; editors write only the text around them."""
+
+    intro = RichTextField(_("introduction"), blank=True, features=RICHTEXT_FEATURES)
+
+    content_panels: ClassVar[list[Panel]] = [*Page.content_panels, FieldPanel("intro")]
+    search_fields: ClassVar[list[index.BaseField]] = [*Page.search_fields, index.SearchField("intro")]
+    max_count = 1
+    parent_page_types: ClassVar[list[str]] = ["cms.HomePage"]
+    subpage_types: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("credit policy page")
+
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from marketplace.credit.policy import policy_parameters
+
+        context = super().get_context(request, *args, **kwargs)
+        context["policy"] = policy_parameters()
         return context

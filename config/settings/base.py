@@ -37,6 +37,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     "marketplace",
     "marketplace.city",
+    "marketplace.credit",
     "marketplace.consignment",
     "grading",
     "wipe_cert",
@@ -243,10 +244,18 @@ WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_I18N_ENABLED = False
 # What other apps tell the index, by dotted path (search imports neither app):
 # user ids → credit tier key; listing ids → ids of the events (market dates) offering them.
-SEARCH_SELLER_TIERS = ""
+SEARCH_SELLER_TIERS = "marketplace.credit.selectors.seller_tiers_for_users"
 SEARCH_LISTING_EVENTS = "cms.selectors.listing_event_ids"
 # Facet values → labels shown on the search page, per facet: callable(values) → {value: label}.
-SEARCH_FACET_LABELS = {"event": "cms.selectors.event_labels"}
+SEARCH_FACET_LABELS = {
+    "event": "cms.selectors.event_labels",
+    "seller_tier": "marketplace.credit.selectors.tier_labels",
+    "registration_city": "marketplace.city.selectors.relocation_city_labels",
+}
+# "Can be registered in": the destination cities a buyer may pick, and the emission
+# standards one of them accepts for transferred used cars (staff-edited, city app).
+SEARCH_REGISTRATION_CITIES = "marketplace.city.selectors.relocation_city_choices"
+SEARCH_REGISTRATION_STANDARDS = "marketplace.city.selectors.emission_standards_accepted"
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILADMIN_LOGIN_URL = "/accounts/login/"
 WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"
@@ -303,6 +312,7 @@ MARKETPLACE_PUBLICATION_GATES = [
     "marketplace.gates.StolenGoodsGate",
     "grading.gates.GradeCurrentGate",
     "wipe_cert.gates.ErasureVerifiedGate",
+    "marketplace.credit.gates.CreditTierGate",
 ]
 MARKETPLACE_PHOTO_MAX_BYTES = int(env("MARKETPLACE_PHOTO_MAX_BYTES", str(15 * 1024 * 1024)))
 # Larger images are refused before they are decoded (decompression-bomb protection).
@@ -325,12 +335,17 @@ WIPE_CERT_ENCRYPTION_KEY = env("WIPE_CERT_ENCRYPTION_KEY")
 WIPE_CERT_IDENTIFIER_KEY = env("WIPE_CERT_IDENTIFIER_KEY")
 WIPE_CERT_REPORT_MAX_BYTES = int(env("WIPE_CERT_REPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 # Badges and detail-page panels other apps add to listings (see marketplace.extensions).
-MARKETPLACE_LISTING_BADGES = ["grading.badges.grade_badges", "wipe_cert.badges.erasure_badges"]
+MARKETPLACE_LISTING_BADGES = [
+    "grading.badges.grade_badges",
+    "wipe_cert.badges.erasure_badges",
+    "marketplace.credit.badges.seller_tier_badges",
+]
 MARKETPLACE_LISTING_PANELS = [
     "marketplace.panels.order_panel",
     "grading.badges.grade_panel",
     "wipe_cert.badges.erasure_panel",
     "cms.panels.event_availability_panel",
+    "marketplace.credit.badges.seller_credit_panel",
     "marketplace.city.panels.relocation_panel",
 ]
 
@@ -385,6 +400,18 @@ MARKETPLACE_ORDER_SNAPSHOT_PROVIDERS = [
     "grading.order_snapshot.grade_snapshot",
     "wipe_cert.order_snapshot.certificate_snapshot",
 ]
+# Checks run before an order is placed: dotted paths of callables
+# (*, buyer, listing, delivery_method, payment_method) raising a domain error to refuse.
+MARKETPLACE_ORDER_CHECKS = ["marketplace.credit.checks.buyer_tier_check"]
+# Panels other apps add to the order page: dotted paths of (order, user, party) -> Panel | None.
+MARKETPLACE_ORDER_PANELS = ["marketplace.credit.panels.rating_panel"]
+
+# --- Credit ---------------------------------------------------------------------------------
+# Ratings: both parties rate within this many days of completion; sealed until both rated.
+CREDIT_RATING_WINDOW_DAYS = 14
+# Base64 of a raw 32-byte Ed25519 private key that signs shared credit reports; derived from
+# DJANGO_SECRET_KEY unless set (set it in production so the published key stays stable).
+CREDIT_REPORT_SIGNING_KEY = env("CREDIT_REPORT_SIGNING_KEY")
 
 # Periodic work (run `celery -A config beat`).
 CELERY_BEAT_SCHEDULE = {
@@ -398,13 +425,20 @@ CELERY_BEAT_SCHEDULE = {
     "offer-expiry": {"task": "marketplace.tasks.offers_expire_task", "schedule": 10 * 60},
     "card-holds-escrow": {"task": "marketplace.tasks.payments_capture_expiring_task", "schedule": 60 * 60},
     "payments-reconcile": {"task": "marketplace.tasks.payments_reconcile_task", "schedule": 10 * 60},
-    # Consignment: scheduled markdowns by days on sale and the expiry action (idempotent).
-    "consignment-markdowns": {"task": "marketplace.consignment.tasks.consignment_markdowns_task", "schedule": 60 * 60},
+    # Credit: ratings whose window closed become visible; the nightly full recompute (it gives
+    # the same scores as the incremental one run after each event).
+    "credit-ratings-reveal": {"task": "marketplace.credit.tasks.ratings_reveal_due_task", "schedule": 60 * 60},
+    "credit-nightly-recompute": {
+        "task": "marketplace.credit.tasks.credit_recompute_all_task",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # City statistics: recompute the daily trade rollup (the last CITY_ROLLUP_WINDOW_DAYS days).
     "city-stats-rollup": {
         "task": "marketplace.city.tasks.stats_rollup_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Consignment: scheduled markdowns by days on sale and the expiry action (idempotent).
+    "consignment-markdowns": {"task": "marketplace.consignment.tasks.consignment_markdowns_task", "schedule": 60 * 60},
 }
 
 # --- City data (statistics, green account, vehicle relocation) ----------------------------

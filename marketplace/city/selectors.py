@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,6 +274,17 @@ def counts_green_estimate(*, counts: list[tuple[str, str, int]]) -> Estimate:
 
 def relocation_cities() -> list[RelocationCity]:
     return list(RelocationCity.objects.order_by("province", "name"))
+
+
+def relocation_city_labels(values: Sequence[str]) -> dict[str, str]:
+    """Search: city id → its name, for the "can be registered in" chip (one query)."""
+    ids = [int(value) for value in values if str(value).isdigit()]
+    return {str(pk): name for pk, name in RelocationCity.objects.filter(pk__in=ids).values_list("pk", "name")}
+
+
+def relocation_city_choices() -> list[tuple[int, str]]:
+    """Search: the destination cities a buyer may pick (one query)."""
+    return [(city.pk, city.name) for city in relocation_cities()]
 
 
 def emission_standards_accepted(city_id: int) -> list[str]:

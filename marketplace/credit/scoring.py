@@ -140,14 +140,19 @@ def bucket_of(item: Evidence, policy: Policy = POLICY) -> tuple[str, int] | None
     return item.counterparty, days // policy.counterparty_window_days
 
 
+RING_DISCOUNTED_KINDS = frozenset({"rating", "order_completed"})
+
+
 def event_weight(item: Evidence, now: dt.datetime, policy: Policy, discounted: frozenset[str]) -> float:
     weight = policy.kind_weights.get(item.kind, 1.0) * item.weight * decay(item.at, now, policy)
     if item.kind in {"order_completed", "rating", "dispute_upheld", "cancellation_at_fault"}:
         weight *= value_weight(item.value_minor, policy)
     if item.kind == "rating":
         weight *= rater_weight(item.rater_score, policy)
-        if item.counterparty in discounted:
-            weight *= policy.ring_discount
+    # Inside a detected ring the members' ratings of each other, and the orders they
+    # complete with each other, are discounted: a ring's trades are as suspect as its praise.
+    if item.kind in RING_DISCOUNTED_KINDS and item.counterparty is not None and item.counterparty in discounted:
+        weight *= policy.ring_discount
     return weight
 
 

@@ -127,6 +127,30 @@ def consignor_share_bp(listing: Listing, amount: int) -> int:
     return int(settings.MARKETPLACE_CONSIGNOR_SHARE_BP if share is None else share)
 
 
+# Checks other apps add before an order is placed (credit: low-tier buyers and cash on
+# pickup): dotted paths in settings.MARKETPLACE_ORDER_CHECKS of callables
+# (*, buyer, listing, delivery_method, payment_method) that raise a DomainError to refuse.
+OrderCheck = Callable[..., None]
+
+
+@functools.cache
+def order_checks() -> tuple[OrderCheck, ...]:
+    return tuple(import_string(path) for path in getattr(settings, "MARKETPLACE_ORDER_CHECKS", []))
+
+
+def _reset_checks(*, setting: str, **kwargs: Any) -> None:
+    if setting == "MARKETPLACE_ORDER_CHECKS":
+        order_checks.cache_clear()
+
+
+setting_changed.connect(_reset_checks)
+
+
+def run_order_checks(*, buyer: User, listing: Listing, delivery_method: str, payment_method: str) -> None:
+    for check in order_checks():
+        check(buyer=buyer, listing=listing, delivery_method=delivery_method, payment_method=payment_method)
+
+
 def listing_snapshot(listing: Listing) -> dict[str, Any]:
     """What the buyer saw: price, category, place, and what other apps add (grade,
     erasure certificate) through settings.MARKETPLACE_ORDER_SNAPSHOT_PROVIDERS."""
@@ -288,6 +312,7 @@ def order_place(
     if listing.status != ListingStatus.PUBLISHED:
         raise _listing_unavailable(listing)
     check_delivery_and_payment(listing, delivery_method, payment_method)
+    run_order_checks(buyer=buyer, listing=listing, delivery_method=delivery_method, payment_method=payment_method)
     now = timezone.now()
     snapshot = listing_snapshot(listing)
     amount = offer.amount if offer is not None else listing.price

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketplace.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from marketplace.extensions import order_panels_for
 from marketplace.models import DisputeEvidence, DisputeKind, Party, User
 from marketplace.order_selectors import (
     offers_made_by,
@@ -289,6 +290,7 @@ def order_page(request: HttpRequest, pk: int) -> HttpResponse:
         "messages_url": reverse("listing_messages", args=(order.listing_id,))
         + ("" if party == Party.BUYER else f"?buyer={order.buyer_id}"),
         "snapshot": order.snapshot or {},
+        "panels": order_panels_for(order, user, party),
     }
     if party == Party.BUYER and payment is not None and payment.status == "action_required":
         # 3-D Secure: the browser finishes it with Stripe.js and the client secret.

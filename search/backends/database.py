@@ -49,6 +49,7 @@ from search.text import document_tokens, identifier_candidates, is_short_cjk, qu
 
 BATCH = 1000
 KM_PER_DEGREE = 111.195
+VEHICLES = Category.VEHICLES.value
 # Facets with a fixed set of values: counted together in one query.
 FIXED_VALUES: dict[str, tuple[str, ...]] = {
     "category": tuple(Category.values),
@@ -132,6 +133,7 @@ def entry_for(document: IndexDocument) -> SearchEntry:
         identifiers=_padded(document.identifiers),
         category=document.category,
         device_type=document.device_type,
+        emission_standard=document.emission_standard,
         grade=document.grade,
         certified=document.certified,
         erasure_verified=document.erasure_verified,
@@ -318,6 +320,10 @@ class DatabaseBackend(SearchBackend):
             queryset = queryset.filter(text_q)
         if query.published_after is not None:
             queryset = queryset.filter(published_at__gte=query.published_after)
+        if query.registrable_standards is not None:
+            queryset = queryset.filter(
+                ~Q(category=VEHICLES) | Q(emission_standard__in=list(query.registrable_standards))
+            )
         if query.near is not None and (query.within_km or query.effective_sort == Sort.DISTANCE):
             queryset = queryset.annotate(distance=_distance_km(query.near.lat, query.near.lon))
             if query.within_km:

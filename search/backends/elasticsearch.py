@@ -85,6 +85,7 @@ KEYWORD_FIELDS = {
 # Documents per bulk request: small documents, and far fewer round trips than the
 # client's default of 500 (2.5 times faster to rebuild against osmem-server).
 BULK_CHUNK = 2000
+VEHICLES = "vehicles"  # marketplace Category.VEHICLES
 SOURCE_FIELDS = ["listing_id", "location", "grade", "certified", "erasure_verified", "seller_tier"]
 # Matches completion inputs against the typed prefix as whole lower-cased strings.
 suggest_analyzer = analyzer("suggest_keyword", tokenizer="keyword", filter=["lowercase"])
@@ -135,6 +136,7 @@ def document_class(analyzer_name: str) -> type[Any]:
         identifiers = Keyword()
         category = Keyword()
         device_type = Keyword()
+        emission_standard = Keyword()
         grade = Keyword()
         certified = Boolean()
         erasure_verified = Boolean()
@@ -355,6 +357,17 @@ class ElasticsearchBackend(SearchBackend):
         base_filters = []
         if query.published_after is not None:
             base_filters.append(Q("range", published_at={"gte": query.published_after.isoformat()}))
+        if query.registrable_standards is not None:
+            base_filters.append(
+                Q(
+                    "bool",
+                    should=[
+                        Q("bool", must_not=[Q("term", category=VEHICLES)]),
+                        Q("terms", emission_standard=list(query.registrable_standards)),
+                    ],
+                    minimum_should_match=1,
+                )
+            )
         if query.near is not None and query.within_km:
             point = {"lat": query.near.lat, "lon": query.near.lon}
             base_filters.append(Q("geo_distance", distance=f"{query.within_km}km", location=point))

@@ -55,6 +55,7 @@ DOCUMENTS = [
         seller_tier="gold"),
     doc(8, "大众朗逸 2019款 自动挡", category="vehicles", brand="大众", model="朗逸",
         identifiers=("LSVAU2180N2183294",), grade="二级", certified=True, price=6_800_000, district="嘉定区",
+        emission_standard="cn6b",
         location=GeoPoint(31.380, 121.250), delivery=("pickup",)),
     doc(9, "手机摄影入门", category="books", book_title="手机摄影入门", authors=("叶明",), isbn="9787115428028",
         identifiers=("9787115428028",), grade="good", price=2_500, city="杭州市", district="西湖区",
@@ -164,6 +165,15 @@ class TestSearchBackendContract:
         with_text = facets(backend, text="手机", categories=("books",))
         assert with_text["category"] == {"electronics": 3, "books": 1}
         assert with_text["device_type"] == {}  # the only book has none
+
+    def test_a_registration_city_keeps_only_the_cars_it_accepts_and_every_other_item(self, backend):
+        everything = set(BY_ID)
+        assert set(ids(backend, registrable_standards=("cn6a", "cn6b"))) == everything
+        assert set(ids(backend, registrable_standards=("ev",))) == everything - {8}
+        assert ids(backend, categories=("vehicles",), registrable_standards=("cn5",)) == []
+        assert ids(backend, categories=("vehicles",), registrable_standards=("cn5", "cn6a", "cn6b")) == [8]
+        counts = facets(backend, registrable_standards=("ev",))["category"]
+        assert "vehicles" not in counts and counts["books"] == 3
 
     def test_distance_filter_and_sort_from_a_point(self, backend):
         near = {d.listing_id: XUHUI.distance_km(d.location) for d in DOCUMENTS if d.location}

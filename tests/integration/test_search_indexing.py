@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from kombu.exceptions import OperationalError
 
+from marketplace.credit.selectors import prior_tier
 from marketplace.models import ListingStatus
 from marketplace.services.lifecycle import listing_transition
 from marketplace.services.listings import listing_withdraw
@@ -87,7 +88,8 @@ def test_documents_carry_grade_certification_erasure_place_and_seller(settings, 
     assert (phone_doc.grade, phone_doc.certified, phone_doc.erasure_verified) == ("A", True, True)
     assert (phone_doc.location.lat, phone_doc.location.lon) == (31.2, 121.44)  # stored rounded
     assert (phone_doc.device_type, phone_doc.brand, phone_doc.model) == ("phone", "Apple", "iPhone 13")
-    assert (phone_doc.seller_type, phone_doc.seller_tier, phone_doc.event_ids) == ("user", "", ())
+    # A newcomer seller carries the credit prior's tier.
+    assert (phone_doc.seller_type, phone_doc.seller_tier, phone_doc.event_ids) == ("user", prior_tier().key, ())
     assert (book_doc.grade, book_doc.certified, book_doc.erasure_verified) == ("fine", False, False)
     assert book_doc.identifiers == ("9787020002207",)
     assert "曹雪芹" in book_doc.suggestions

@@ -125,3 +125,48 @@ def test_saving_is_offered_to_logged_in_buyers(client, listings):
 
 def test_navigation_links_to_search(client):
     assert '<a href="/search/">Search</a>' in client.get("/search/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_a_buyer_keeps_only_the_cars_they_can_register_in_their_city(client, django_capture_on_commit_callbacks):
+    from django.test import override_settings
+
+    from marketplace.city.models import RelocationCity
+    from marketplace.services.listings import listing_create, listing_publish
+    from tests.conftest import CORE_GATES
+    from tests.listings import ATTRIBUTES, COMMON, add_photos
+    from tests.vin import with_check_digit
+
+    strict = RelocationCity.objects.create(name="北京市", minimum_standard="cn6b")
+    lenient = RelocationCity.objects.create(name="成都市", minimum_standard="cn5")
+    seller = UserFactory()
+    titles = {}
+    for vin, standard, title in (
+        ("LSVAU2180N2183294", "cn5", "老款轿车 国五"),
+        ("LSVAU2180N2183295", "cn6b", "新款轿车 国六"),
+    ):
+        listing = listing_create(
+            actor=seller,
+            category="vehicles",
+            data={**COMMON, "title": title, "price": 5_000_000},
+            attributes={**ATTRIBUTES["vehicles"], "vin": with_check_digit(vin), "emission_standard": standard},
+        )
+        add_photos(listing, 3)
+        with (
+            override_settings(MARKETPLACE_PUBLICATION_GATES=CORE_GATES),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            listing_publish(actor=seller, listing_id=listing.pk)
+        titles[standard] = title
+
+    page = client.get("/search/", {"category": "vehicles"}).content.decode()
+    assert "Can be registered in" in page and "北京市" in page and "成都市" in page
+    assert titles["cn5"] in page and titles["cn6b"] in page
+
+    page = client.get("/search/", {"category": "vehicles", "registration_city": strict.pk}).content.decode()
+    assert titles["cn6b"] in page and titles["cn5"] not in page
+    assert "Vehicles that can be registered in 北京市" in page
+    page = client.get("/search/", {"category": "vehicles", "registration_city": lenient.pk}).content.decode()
+    assert titles["cn6b"] in page and titles["cn5"] in page
+
+    unknown = client.get("/search/", {"category": "vehicles", "registration_city": 999_999}).content.decode()
+    assert "Unknown city." in unknown and titles["cn5"] in unknown

@@ -20,6 +20,7 @@ from cms.demo import seed_cms_demo
 from grading.demo import seed_grading_demo
 from marketplace.city.demo import seed_city_demo
 from marketplace.consignment.demo import seed_consignment_demo
+from marketplace.credit.demo import seed_credit_demo
 from marketplace.demo import seed_marketplace_demo, seed_order_demo
 from marketplace.models import Membership, Organisation, OrganisationKind, Role, User
 from wipe_cert.demo import seed_erasure_demo
@@ -108,6 +109,7 @@ DEMO_SEEDERS: list[Any] = [
     seed_cms_demo,
     seed_order_demo,
     seed_consignment_demo,
+    seed_credit_demo,
     seed_city_demo,  # last: its statistics rollup covers the orders seeded before it
 ]
 

@@ -1,0 +1,58 @@
+"""Demo credit records (seed_demo): the demo accounts get some history so their tiers
+differ — the demo seller is top-rated, the buyer good, the appraiser had a grade overturned."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TextIO
+
+from django.utils import timezone
+
+from marketplace.credit.services import credit_event_record, credit_recompute
+from marketplace.models import User
+
+# email → (role, kind, positive, negative, value in fen, days ago), recorded once each.
+DEMO_EVENTS: dict[str, list[tuple[str, str, float, float, int, int]]] = {
+    "seller@example.com": [
+        *[("seller", "order_completed", 1.0, 0.0, 8000 + 1500 * i, 10 + 9 * i) for i in range(12)],
+        *[("seller", "rating", 1.0, 0.0, 8000 + 1500 * i, 9 + 9 * i) for i in range(8)],
+        ("seller", "verification", 1.0, 0.0, 0, 200),
+    ],
+    "buyer@example.com": [
+        *[("buyer", "order_completed", 1.0, 0.0, 6000, 15 + 20 * i) for i in range(4)],
+        ("buyer", "cancellation_at_fault", 0.0, 1.0, 6000, 40),
+    ],
+    "appraiser@example.com": [
+        *[("appraiser", "rating", 1.0, 0.0, 0, 5 + 7 * i) for i in range(3)],
+        ("appraiser", "appraisal_overturned", 0.0, 1.0, 250000, 30),
+    ],
+    "shop@example.com": [("shop", "order_completed", 1.0, 0.0, 12000, 20 + 5 * i) for i in range(6)],
+}
+
+
+def seed_credit_demo(stdout: TextIO) -> None:
+    now = timezone.now()
+    recorded = 0
+    for email, events in DEMO_EVENTS.items():
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            continue
+        roles = set()
+        for n, (role, kind, positive, negative, value, days) in enumerate(events):
+            credit_event_record(
+                subject_id=user.pk,
+                role=role,
+                kind=kind,
+                positive=positive,
+                negative=negative,
+                value_minor=value,
+                rater_score=800 if kind == "rating" else None,
+                occurred_at=now - dt.timedelta(days=days),
+                reason="demo",
+                dedupe_key=f"demo:{email}:{n}",
+            )
+            roles.add(role)
+            recorded += 1
+        for role in roles:
+            credit_recompute(user_id=user.pk, role=role)
+    stdout.write(f"Credit records ready ({recorded} demo events).\n")

@@ -1,0 +1,272 @@
+"""Reads for credit pages, the API, gates and search. Each runs a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone, translation
+
+from marketplace.credit import scoring
+from marketplace.credit.models import (
+    CreditAppeal,
+    CreditConsent,
+    CreditEvent,
+    CreditEventKind,
+    CreditRole,
+    CreditScore,
+    CreditScoreHistory,
+    Rating,
+    TierEffect,
+    TierEffectKind,
+)
+from marketplace.credit.services import EVENT_COLUMNS, active_rings, score_subjects
+from marketplace.models import Order, User
+
+
+def prior_tier() -> scoring.Tier:
+    return scoring.score([], now=timezone.now()).tier
+
+
+def tier_label(key: str) -> str:
+    tier = next((t for t in scoring.POLICY.tiers if t.key == key), None)
+    if tier is None:
+        return key
+    return tier.label_zh if translation.get_language() == "zh-hans" else tier.label_en
+
+
+def tier_labels(keys: Iterable[str]) -> dict[str, str]:
+    """Tier key → its name in the current language (search facets; no query)."""
+    return {key: tier_label(key) for key in keys}
+
+
+def tiers_for_users(user_ids: Iterable[int], role: str) -> dict[int, str]:
+    """Tier key per user in `role` (newcomers: the prior's tier). One query."""
+    ids = set(user_ids)
+    found = dict(CreditScore.objects.filter(user_id__in=ids, role=role).values_list("user_id", "tier"))
+    default = prior_tier().key
+    return {user_id: found.get(user_id, default) for user_id in ids}
+
+
+def seller_tiers_for_users(user_ids: Iterable[int]) -> dict[int, str]:
+    """Seller tier key per user id (for search and listing badges)."""
+    return tiers_for_users(user_ids, CreditRole.SELLER)
+
+
+def active_effects(role: str) -> dict[str, dict[str, TierEffect]]:
+    """tier → effect → row, for the active policy rows of `role`. One query."""
+    effects: dict[str, dict[str, TierEffect]] = {}
+    for row in TierEffect.objects.filter(role=role, active=True):
+        effects.setdefault(row.tier, {})[row.effect] = row
+    return effects
+
+
+def effect_for(user_id: int, role: str, effect: str) -> TierEffect | None:
+    tier = tiers_for_users([user_id], role)[user_id]
+    return active_effects(role).get(tier, {}).get(effect)
+
+
+# --- Public profile ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicRole:
+    role: str
+    role_label: str
+    tier: str
+    tier_label: str
+
+
+@dataclass
+class PublicCredit:
+    user: User
+    roles: list[PublicRole]
+    completed_sales: int
+    completed_purchases: int
+    ratings_received: int
+    positive_ratings: int
+    badges: list[str] = field(default_factory=list)
+
+
+def public_credit(*, user: User) -> PublicCredit:
+    """What anyone may see: tiers, counts and badges, never the events themselves."""
+    scores = {s.role: s for s in CreditScore.objects.filter(user=user)}
+    default = prior_tier().key
+    roles = [
+        PublicRole(role, str(CreditRole(role).label), scores[role].tier if role in scores else default, "")
+        for role in CreditRole.values
+        if role in scores or role in (CreditRole.SELLER, CreditRole.BUYER)
+    ]
+    roles = [PublicRole(r.role, r.role_label, r.tier, tier_label(r.tier)) for r in roles]
+    counts = CreditEvent.objects.filter(subject=user, reverses__isnull=True, reversed_by__isnull=True).aggregate(
+        sales=Count("pk", filter=Q(kind=CreditEventKind.ORDER_COMPLETED, role__in=["seller", "shop"])),
+        purchases=Count("pk", filter=Q(kind=CreditEventKind.ORDER_COMPLETED, role="buyer")),
+    )
+    ratings = Rating.objects.filter(ratee=user, revealed_at__isnull=False).aggregate(
+        n=Count("pk"), positive=Count("pk", filter=Q(stars__gte=4))
+    )
+    badges = []
+    seller_tier = scores[CreditRole.SELLER].tier if CreditRole.SELLER in scores else default
+    if active_effects(CreditRole.SELLER).get(seller_tier, {}).get(TierEffectKind.BADGE):
+        badges.append("top_seller")
+    return PublicCredit(
+        user=user,
+        roles=roles,
+        completed_sales=counts["sales"],
+        completed_purchases=counts["purchases"],
+        ratings_received=ratings["n"],
+        positive_ratings=ratings["positive"],
+        badges=badges,
+    )
+
+
+# --- The breakdown ("why is my score 712") -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContributionRow:
+    event: CreditEvent
+    impact: float
+
+
+@dataclass
+class Breakdown:
+    role: str
+    score: int
+    tier: scoring.Tier
+    next_tier: scoring.Tier | None
+    top: list[ContributionRow]
+    hints: list[str]
+    moderator_events: list[CreditEvent]
+    counts: dict[str, int]
+    count_rows: list[tuple[str, int]]
+    history: list[CreditScoreHistory]
+    appeals: list[CreditAppeal]
+    roles: list[str]
+    effects: list[TierEffect]
+    period_start: dt.datetime | None
+
+
+def roles_of(user: User) -> list[str]:
+    found = set(CreditEvent.objects.filter(subject=user).values_list("role", flat=True).distinct())
+    return [role for role in CreditRole.values if role in found or role in (CreditRole.SELLER, CreditRole.BUYER)]
+
+
+def credit_breakdown(*, user: User, role: str, now: dt.datetime | None = None, top: int = 6) -> Breakdown:
+    now = now or timezone.now()
+    events = list(
+        CreditEvent.objects.filter(subject=user, role=role)
+        .select_related("actor", "reverses")
+        .order_by("-occurred_at", "-pk")
+    )
+    rows = [tuple(getattr(e, "pk" if c == "pk" else c) for c in EVENT_COLUMNS) for e in events]
+    result, _n = score_subjects(rows, now=now, rings=active_rings()).get(
+        (user.pk, role), (scoring.score([], now=now), 0)
+    )
+    by_id = {str(e.pk): e for e in events}
+    top_rows = [ContributionRow(by_id[c.event_id], c.impact) for c in result.top(top) if abs(c.impact) >= 0.5]
+    english = translation.get_language() != "zh-hans"
+    hints = [en if english else zh for zh, en in scoring.improvements(result)]
+    reversed_ids = {e.reverses_id for e in events if e.reverses_id}
+    counts = Counter(e.kind for e in events if e.reverses_id is None and e.pk not in reversed_ids)
+    tier_effects = list(TierEffect.objects.filter(role=role, tier=result.tier.key, active=True))
+    return Breakdown(
+        role=role,
+        score=result.value,
+        tier=result.tier,
+        next_tier=result.next_tier,
+        top=top_rows,
+        hints=hints,
+        moderator_events=[e for e in events if e.actor_id is not None and e.kind != CreditEventKind.RATING],
+        counts=dict(counts),
+        count_rows=[(str(CreditEventKind(kind).label), n) for kind, n in sorted(counts.items())],
+        history=list(CreditScoreHistory.objects.filter(user=user, role=role).order_by("-computed_at", "-pk")[:20]),
+        appeals=list(CreditAppeal.objects.filter(user=user).select_related("event").order_by("-created_at")[:20]),
+        roles=roles_of(user),
+        effects=tier_effects,
+        period_start=min((e.occurred_at for e in events), default=None),
+    )
+
+
+def consent_of(user: User) -> CreditConsent | None:
+    return CreditConsent.objects.filter(user=user).first()
+
+
+def has_consent(user_id: int) -> bool:
+    return CreditConsent.objects.filter(user_id=user_id, withdrawn_at__isnull=True).exists()
+
+
+# --- Ratings of an order -------------------------------------------------------------------------------
+
+
+@dataclass
+class OrderRatings:
+    mine: Rating | None
+    theirs: Rating | None  # None while sealed
+    theirs_sealed: bool
+    can_rate: bool
+    window_closes: dt.datetime | None
+
+
+def order_ratings(*, order: Order, party: str, now: dt.datetime | None = None) -> OrderRatings:
+    from marketplace.credit.services import rating_window
+
+    now = now or timezone.now()
+    ratings = {r.rater_role: r for r in Rating.objects.filter(order=order)}
+    mine = ratings.get(party)
+    other = ratings.get("seller" if party == "buyer" else "buyer")
+    closes = order.completed_at + rating_window() if order.completed_at else None
+    visible = other is not None and other.revealed_at is not None
+    return OrderRatings(
+        mine=mine,
+        theirs=other if visible else None,
+        theirs_sealed=other is not None and not visible,
+        can_rate=party in ("buyer", "seller") and closes is not None and now <= closes,
+        window_closes=closes,
+    )
+
+
+# --- Moderators ----------------------------------------------------------------------------------------
+
+
+def subjects_search(query: str, limit: int = 50) -> QuerySet[User]:
+    users = User.objects.all()
+    query = (query or "").strip()
+    if query:
+        condition = Q(email__icontains=query) | Q(display_name__icontains=query)
+        if query.isdigit():
+            condition |= Q(pk=int(query))
+        users = users.filter(condition)
+    else:
+        users = users.filter(credit_scores__isnull=False).distinct()
+    return users.prefetch_related("credit_scores").order_by("pk")[:limit]
+
+
+def subject_events(user: User, roles: Sequence[str] | None = None) -> list[CreditEvent]:
+    events = CreditEvent.objects.filter(subject=user).select_related("actor", "counterparty", "reverses")
+    if roles:
+        events = events.filter(role__in=roles)
+    return list(events.order_by("-occurred_at", "-pk")[:500])
+
+
+def reversed_event_ids(events: Sequence[CreditEvent]) -> set[int]:
+    ids = [e.pk for e in events]
+    return set(CreditEvent.objects.filter(reverses_id__in=ids).values_list("reverses_id", flat=True))
+
+
+def credit_report_counts(user: User) -> dict[str, Any]:
+    events = CreditEvent.objects.filter(subject=user).values_list("pk", "role", "kind", "reverses_id", "occurred_at")
+    rows = list(events)
+    reversed_ids = {r[3] for r in rows if r[3]}
+    counts: dict[str, Counter[str]] = {}
+    first = None
+    for pk, role, kind, reverses_id, at in rows:
+        if reverses_id or pk in reversed_ids:
+            continue
+        counts.setdefault(role, Counter())[kind] += 1
+        first = at if first is None or at < first else first
+    return {"counts": {role: dict(c) for role, c in counts.items()}, "first": first}
