@@ -9,13 +9,14 @@ from typing import Any
 from allauth.headless.contrib.ninja.security import x_session_token_auth
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import django_auth
 
+from config.errors import service_unavailable
 from grading.api import router as grading_router
 from marketplace.api import router as marketplace_router
 from marketplace.api.credit import router as credit_router
@@ -26,7 +27,40 @@ from wipe_cert.api import router as erasure_router
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+# allauth's security scheme leaves out where the token goes ("in", "name"), which makes the
+# OpenAPI document invalid for clients and generators; say it is the X-Session-Token header.
+x_session_token_auth.openapi_security_schema.update({"in": "header", "name": "X-Session-Token"})
+
+MAX_ID = 2**63 - 1
+ERROR_RESPONSE = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+
+
+class XunhuanAPI(NinjaAPI):
+    """Documents the errors every operation can answer, whatever its own `response=`
+    says: 422 for parameters or a body that do not validate, 400 for a body that cannot
+    be parsed at all. Clients and generated clients then know every status they may get."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    # Ids in paths are matched by Django's int converter (digits only) and
+                    # stored as 64-bit integers.
+                    if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                        parameter["schema"].setdefault("minimum", 0)
+                        parameter["schema"].setdefault("maximum", MAX_ID)
+                responses = operation.setdefault("responses", {})
+                if operation.get("security") and 401 not in responses:
+                    responses[401] = {"description": "Unauthorized", **ERROR_RESPONSE}
+                if operation.get("parameters") or operation.get("requestBody"):
+                    responses.setdefault(422, {"description": "Unprocessable Content", **ERROR_RESPONSE})
+                if operation.get("requestBody"):
+                    responses.setdefault(400, {"description": "Bad Request", **ERROR_RESPONSE})
+        return schema
+
+
+api = XunhuanAPI(
     title="Xunhuan API",
     version="1",
     description="The JSON API of the Xunhuan second-hand marketplace.",
@@ -78,6 +112,23 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         429: ErrorCode.RATE_LIMITED,
     }.get(exc.status_code, ErrorCode.VALIDATION_ERROR)
     return error_response(request, exc.status_code, code, str(exc.message))
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def on_out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A number the database cannot hold (an id past 64 bits): the request is wrong, not the server.
+    logger.warning("API request with a value out of range: %s", exc)
+    return error_response(request, 422, ErrorCode.VALIDATION_ERROR, _("A value in the request is out of range."))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # The database is unreachable (down, or the connection dropped): an outage, not a bug.
+    # The request's transaction was rolled back.
+    logger.error("Database unavailable during an API request: %s", exc)
+    return service_unavailable(request)
 
 
 @api.exception_handler(Exception)

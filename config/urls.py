@@ -1,13 +1,23 @@
+from allauth.headless.spec.internal.schema import get_schema as headless_schema
 from django.conf import settings
 from django.contrib import admin
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from config.api import api
-from config.errors import page_not_found
+from config.errors import page_not_found, server_error
 from marketplace.views.accounts import AtomicSignupView
+
+
+def headless_openapi_json(request: HttpRequest) -> JsonResponse:
+    """allauth's own view cannot encode the sign-up form's translated help texts (lazy
+    strings); DjangoJSONEncoder can."""
+    return JsonResponse(headless_schema(), encoder=DjangoJSONEncoder, content_type="application/vnd.oai.openapi+json")
+
 
 urlpatterns = [
     path("django-admin/", admin.site.urls),
@@ -17,6 +27,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/signup/", AtomicSignupView.as_view(), name="account_signup"),
     path("accounts/", include("allauth.urls")),
+    path("_allauth/openapi.json", headless_openapi_json, name="headless_openapi_json"),
     path("_allauth/", include("allauth.headless.urls")),
     path("", include("marketplace.urls")),
     path("", include("marketplace.credit.urls")),
@@ -37,3 +48,4 @@ if settings.DEBUG:
 urlpatterns.append(path("", include(wagtail_urls)))
 
 handler404 = page_not_found
+handler500 = server_error

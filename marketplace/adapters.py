@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
-from django.db import transaction
 
+from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.tasks import send_email_task
 
 
@@ -23,4 +23,5 @@ class AccountAdapter(DefaultAccountAdapter):
             "to": list(message.to),
             "html": html,
         }
-        transaction.on_commit(lambda: send_email_task.delay(**payload))
+        # Kept in the outbox if the broker is down, so a sign-up never fails on it.
+        task_enqueue_on_commit(send_email_task, **payload)

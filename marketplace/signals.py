@@ -5,6 +5,9 @@ from django.dispatch import Signal
 
 # Sent with `listing_id` whenever anything a buyer can see of a listing changed.
 listing_changed = Signal()
+# Sent with `listing_ids` (a list) when many listings changed at once, e.g. every listing of
+# a seller whose credit tier changed: receivers handle them as one batch.
+listings_changed = Signal()
 
 # Orders, for the credit system. All sent after commit, with ids and plain values only.
 # `order_id` completed: the buyer confirmed receipt (or the timer did) and was charged.

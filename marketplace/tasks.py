@@ -76,3 +76,11 @@ def payment_void_task(*, order_id: int) -> None:
         payment_void_for_ended_order(order_id=order_id)
     except DomainError as exc:
         logger.warning("Could not release the payment of order %s yet: %s", order_id, exc)
+
+
+@shared_task
+def deferred_tasks_flush_task() -> int:
+    """Hand the tasks kept while the broker was down to the broker again."""
+    from marketplace.services.outbox import deferred_tasks_flush
+
+    return deferred_tasks_flush()

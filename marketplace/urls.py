@@ -1,10 +1,12 @@
 from django.urls import path
 
 from marketplace.views import accounts as views
-from marketplace.views import listings, notifications, orders, payments
+from marketplace.views import listings, notifications, orders, payments, privacy
 
 urlpatterns = [
     path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/privacy/", privacy.privacy_overview, name="privacy"),
+    path("accounts/privacy/delete/", privacy.privacy_delete, name="privacy_delete"),
     path("organisations/new/", views.organisation_register, name="organisation_register"),
     path("organisations/<int:pk>/", views.organisation_detail, name="organisation_detail"),
     # Selling and managing listings

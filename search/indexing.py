@@ -36,6 +36,24 @@ def listing_reindex(*, listing_id: int) -> None:
         raise failure
 
 
+def listings_reindex(*, listing_ids: Sequence[int]) -> None:
+    """`listing_reindex` for a batch: one read of the documents, one bulk write per index."""
+    documents = build_documents(list(listing_ids))
+    present = [document for document in documents.values() if document is not None]
+    gone = [listing_id for listing_id, document in documents.items() if document is None]
+    failure: SearchUnavailable | None = None
+    for backend in backends_to_write():
+        try:
+            if present:
+                backend.bulk_index(present)
+            if gone:
+                backend.delete_many(gone)
+        except SearchUnavailable as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+
+
 def all_documents(listing_ids: Sequence[int] | None = None, *, batch_size: int = BATCH) -> Iterator[IndexDocument]:
     ids = indexable_listing_ids() if listing_ids is None else list(listing_ids)
     for start in range(0, len(ids), batch_size):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +110,20 @@ def enqueue_reindex(*, listing_id: int) -> None:
         listing_reindex_task.delay(listing_id)
     except Exception:
         logger.exception("Could not queue re-indexing of listing %s", listing_id)
+
+
+def enqueue_reindex_many(*, listing_ids: Sequence[int]) -> None:
+    """Queue re-indexing of many listings as a few batch tasks (never one per listing)."""
+    from search.indexing import BATCH
+    from search.tasks import listings_reindex_task
+
+    ids = sorted(set(listing_ids))
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        try:
+            listings_reindex_task.delay(chunk)
+        except Exception:
+            logger.exception("Could not queue re-indexing of %d listings", len(chunk))
 
 
 # --- saved searches ---------------------------------------------------------------------

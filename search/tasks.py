@@ -29,6 +29,19 @@ def listing_reindex_task(self: Any, listing_id: int) -> None:
         raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
 
 
+@shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
+def listings_reindex_task(self: Any, listing_ids: list[int]) -> None:
+    from search.indexing import listings_reindex
+
+    try:
+        listings_reindex(listing_ids=listing_ids)
+    except SearchUnavailable as exc:
+        if self.request.is_eager:
+            logger.warning("Search unreachable; %d listings will be re-indexed by drift repair", len(listing_ids))
+            return
+        raise self.retry(exc=exc, countdown=min(600, 5 * 2**self.request.retries)) from exc
+
+
 @shared_task
 def search_drift_repair_task() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE): returns how many index entries it fixed."""

@@ -425,6 +425,8 @@ CELERY_BEAT_SCHEDULE = {
     "offer-expiry": {"task": "marketplace.tasks.offers_expire_task", "schedule": 10 * 60},
     "card-holds-escrow": {"task": "marketplace.tasks.payments_capture_expiring_task", "schedule": 60 * 60},
     "payments-reconcile": {"task": "marketplace.tasks.payments_reconcile_task", "schedule": 10 * 60},
+    # Tasks that could not reach the broker when their write committed (Redis down).
+    "deferred-tasks-flush": {"task": "marketplace.tasks.deferred_tasks_flush_task", "schedule": 5 * 60},
     # Credit: ratings whose window closed become visible; the nightly full recompute (it gives
     # the same scores as the incremental one run after each event).
     "credit-ratings-reveal": {"task": "marketplace.credit.tasks.ratings_reveal_due_task", "schedule": 60 * 60},
@@ -451,3 +453,29 @@ CITY_STATISTICS_PROVIDERS = [
 # The nightly rollup recomputes this many past days, so returns, refunds and disputes
 # that change a trade after it completed are reflected.
 CITY_ROLLUP_WINDOW_DAYS = int(env("CITY_ROLLUP_WINDOW_DAYS", "60"))
+
+# --- Personal information (PIPL): data export and account deletion ---------------------------
+# See marketplace.services.privacy. Apps add their own exporters, deletion checks and erasers
+# here; `linked_records` exports whatever else points at the person, from any app.
+MARKETPLACE_PERSONAL_DATA_EXPORTERS = [
+    "marketplace.services.privacy.export_account",
+    "marketplace.services.privacy.export_listings",
+    "marketplace.services.privacy.export_orders",
+    "marketplace.services.privacy.export_offers_and_messages",
+    "marketplace.services.privacy.export_notifications",
+    "marketplace.services.privacy.export_linked_records",
+]
+MARKETPLACE_ACCOUNT_DELETION_CHECKS = [
+    "marketplace.services.privacy.staff_check",
+    "marketplace.services.privacy.open_orders_check",
+    "marketplace.services.privacy.consigned_items_check",
+]
+MARKETPLACE_ACCOUNT_ERASERS = [
+    "marketplace.services.privacy.withdraw_listings",
+    "marketplace.services.privacy.withdraw_offers",
+    "marketplace.services.privacy.remove_credentials_and_sessions",
+    "marketplace.services.privacy.delete_linked_records",
+]
+# Rows that only serve the person and are deleted with the account (orders, appraisals and
+# certificates are kept, detached from the person).
+MARKETPLACE_ACCOUNT_DELETED_MODELS = ["marketplace.Notification", "search.SavedSearch"]

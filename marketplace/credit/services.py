@@ -43,7 +43,7 @@ from marketplace.credit.models import (
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, ListingStatus, Membership, Order, Role, User
 from marketplace.services.notifications import moderators, notify
-from marketplace.signals import listing_changed
+from marketplace.signals import listings_changed
 
 K = CreditEventKind
 SELLER_ROLES = (CreditRole.SELLER, CreditRole.SHOP)
@@ -691,8 +691,9 @@ def _announce_tier_change(user_id: int, role: str) -> None:
     listing_ids = list(
         Listing.objects.filter(seller_user_id=user_id, status=ListingStatus.PUBLISHED).values_list("pk", flat=True)
     )
-    for listing_id in listing_ids:
-        transaction.on_commit(functools.partial(listing_changed.send, sender=Listing, listing_id=listing_id))
+    if listing_ids:
+        # One batch, not a task per listing: a shop-sized seller has thousands.
+        transaction.on_commit(functools.partial(listings_changed.send, sender=Listing, listing_ids=listing_ids))
 
 
 def _store(
@@ -729,6 +730,9 @@ def _store(
 def credit_recompute(*, user_id: int, role: str, now: dt.datetime | None = None, cause: str = "event") -> CreditScore:
     """Recompute one subject's score in one role from all their events."""
     now = now or timezone.now()
+    # The subject's row serialises recomputes of the same person: the score row may not
+    # exist yet (nothing to lock), and two first recomputes must not both create it.
+    User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).first()
     existing = CreditScore.objects.select_for_update().filter(user_id=user_id, role=role).first()
     rows = list(CreditEvent.objects.filter(subject_id=user_id, role=role).order_by().values_list(*EVENT_COLUMNS))
     result, events = score_subjects(rows, now=now, rings=active_rings()).get(

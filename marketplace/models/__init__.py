@@ -40,6 +40,7 @@ from .orders import (
     Party,
     PaymentMethod,
 )
+from .outbox import DeferredTask
 from .payments import Payment, PaymentProvider, PaymentStatus, Refund, RefundStatus, StripeEvent
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "ORDER_TRANSITIONS",
     "BookAttributes",
     "Category",
+    "DeferredTask",
     "DeliveryMethod",
     "DeviceType",
     "Dispute",

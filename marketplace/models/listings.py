@@ -158,6 +158,8 @@ class Listing(models.Model):
         ordering: ClassVar[list[str]] = ["-created_at"]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["status", "category", "-published_at"], name="listing_browse_idx"),
+            # Browsing everything (home page, browse without a category): newest first.
+            models.Index(fields=["status", "-published_at", "-id"], name="listing_newest_idx"),
             models.Index(fields=["city", "district"], name="listing_place_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [

@@ -5,7 +5,6 @@ recipient gets them in their own preferred language."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 
 from marketplace.models import Notification, User
+from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.tasks import send_email_task
 
 
@@ -56,7 +56,7 @@ def notify(
             "from_email": settings.DEFAULT_FROM_EMAIL,
             "to": [recipients[notification.user_id].email],
         }
-        transaction.on_commit(functools.partial(send_email_task.delay, **payload))
+        task_enqueue_on_commit(send_email_task, **payload)
     return notifications
 
 

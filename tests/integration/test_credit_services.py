@@ -35,7 +35,7 @@ from marketplace.credit.services import (
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Notification, OrderStatus
 from marketplace.services.orders import order_handover_confirm, order_place
-from marketplace.signals import listing_changed
+from marketplace.signals import listings_changed
 from tests.factories import UserFactory
 from tests.orders import published_listing
 
@@ -258,23 +258,29 @@ def test_the_nightly_full_recompute_gives_the_incremental_scores(seller, buyer):
     assert report.subjects == len(incremental)
 
 
-def test_a_seller_tier_change_reindexes_their_listings(seller):
-    listing = published_listing(seller=seller)
-    sent = []
+def test_a_seller_tier_change_reindexes_their_listings_in_one_batch(seller):
+    from search.query import SearchQuery
+    from search.services import search_listings
 
-    def handler(sender, listing_id, **kwargs):
-        sent.append(listing_id)
+    listings = [published_listing(seller=seller, title=f"旧书 第{i}册") for i in range(3)]
+    batches = []
 
-    listing_changed.connect(handler, weak=False, dispatch_uid="test-credit-tier")
+    def handler(sender, listing_ids, **kwargs):
+        batches.append(sorted(listing_ids))
+
+    listings_changed.connect(handler, weak=False, dispatch_uid="test-credit-tier")
     try:
         for i in range(3):
             credit_event_record(
                 subject_id=seller.pk, role="seller", kind="moderator_sanction", negative=1.0, weight=5.0, reason=str(i)
             )
     finally:
-        listing_changed.disconnect(dispatch_uid="test-credit-tier")
+        listings_changed.disconnect(dispatch_uid="test-credit-tier")
     assert seller_tiers_for_users([seller.pk])[seller.pk] == "restricted"
-    assert listing.pk in sent
+    assert sorted(listing.pk for listing in listings) in batches  # one signal for all of them
+    # Search re-indexed them with the new tier.
+    hits = search_listings(query=SearchQuery(seller_tiers=("restricted",))).result.hits
+    assert {hit.listing_id for hit in hits} == {listing.pk for listing in listings}
 
 
 # --- Moderators -------------------------------------------------------------------------------------

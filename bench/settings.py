@@ -1,0 +1,37 @@
+"""Settings for the benchmarks' gunicorn: production, plus what plain http on 127.0.0.1
+needs, plus the bench-only URLconf with the constant baseline view.
+
+Used only by bench/pages.py and bench/load.py (never by a deployment). The scripts set
+DJANGO_SECRET_KEY (random per run) and DATABASE_URL (their throwaway database)."""
+
+from __future__ import annotations
+
+from config.settings.production import *  # noqa: F403
+from config.settings.production import env
+
+# Plain http on the loopback: no redirect to https, no HSTS, cookies sent over http.
+ALLOWED_HOSTS = ["127.0.0.1"]
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_HSTS_PRELOAD = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+# The production URLs plus /__bench__/constant (see bench/urls.py).
+ROOT_URLCONF = "bench.urls"
+
+# No SMTP server here: the notifications' e-mails are built and dropped.
+EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+
+# Static files are not part of what is measured: no whitenoise in this project (a proxy
+# serves them in production). Pages render their {% static %} URLs from the manifest
+# collected into BENCH_STATIC_ROOT, as production does; without one, unhashed URLs.
+STATIC_ROOT = env("BENCH_STATIC_ROOT", str(STATIC_ROOT))  # noqa: F405
+if not env("BENCH_STATIC_ROOT"):
+    STORAGES = {
+        **STORAGES,  # noqa: F405
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "WARNING")}}  # noqa: F405
