@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.factories import UserFactory
 
@@ -132,9 +133,12 @@ def _sqlite_log_flush(request):
 
 
 @pytest.fixture
-def english():
-    """Messages in English (the source strings), whatever the catalogues translate."""
+def english(request):
+    """Messages in English (the source strings), whatever the catalogues translate: in
+    the test's own code, and in the pages the test's `client` asks for."""
     from django.utils import translation
 
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     with translation.override("en"):
         yield

@@ -127,7 +127,9 @@ def test_navigation_links_to_search(client):
     assert '<a href="/search/">Search</a>' in client.get("/search/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
 
-def test_a_buyer_keeps_only_the_cars_they_can_register_in_their_city(client, django_capture_on_commit_callbacks):
+def test_a_buyer_keeps_only_the_cars_they_can_register_in_their_city(
+    client, english, django_capture_on_commit_callbacks
+):
     from django.test import override_settings
 
     from marketplace.city.models import RelocationCity
