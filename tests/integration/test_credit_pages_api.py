@@ -258,3 +258,24 @@ def test_the_policy_page_renders_the_running_parameters(settings):
     for tier in POLICY.tiers:
         assert f'data-tier="{tier.key}"' in content
     assert "Dispute upheld against you" in content
+
+
+def test_a_top_tier_seller_gets_the_badge_from_the_policy_table_on_listing_and_search_pages(seller):
+    from marketplace.credit.selectors import seller_tiers_for_users
+
+    listing = published_listing(seller=seller, title="九成新 书架")
+    other = published_listing(seller=UserFactory(), title="八成新 书架")
+    client = client_for()
+    assert "Top-rated seller" not in client.get(f"/listings/{listing.pk}/").content.decode()
+
+    for n in range(3):
+        credit_event_record(
+            subject_id=seller.pk, role="seller", kind="adjustment", positive=1.0, weight=40.0, reason=f"test {n}"
+        )
+    assert seller_tiers_for_users([seller.pk])[seller.pk] == "excellent"
+
+    assert "Top-rated seller" in client.get(f"/listings/{listing.pk}/").content.decode()
+    assert "Top-rated seller" not in client.get(f"/listings/{other.pk}/").content.decode()
+    results = client.get("/search/", {"q": "书架"}).content.decode()
+    assert "九成新 书架" in results and "八成新 书架" in results
+    assert results.count("Top-rated seller") == 1
