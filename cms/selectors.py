@@ -25,6 +25,8 @@ from cms.models import (
     StallApplication,
     StallApplicationStatus,
     StallCapacity,
+    StallFeePayment,
+    StallFeePaymentStatus,
     StallType,
     SwapBook,
     SwapBookStatus,
@@ -237,7 +239,16 @@ def applications_of(*, user_id: int, market: FleaMarketPage) -> QuerySet[StallAp
     return (
         StallApplication.objects.filter(applicant_id=user_id, market_date__market=market)
         .select_related("market_date", "stall_type", "organisation")
-        .prefetch_related("add_ons")
+        .prefetch_related(
+            "add_ons",
+            Prefetch(
+                "fee_payments",
+                queryset=StallFeePayment.objects.filter(
+                    status__in=[StallFeePaymentStatus.REFUNDING, StallFeePaymentStatus.REFUNDED]
+                ),
+                to_attr="card_refunds",
+            ),
+        )
         .order_by("market_date__date", "pk")
     )
 

@@ -199,6 +199,18 @@ class FleaMarketPage(  # type: ignore[django-manager-missing]  # Page + abstract
 
         return stall_cancel_view(request, self, application_id)
 
+    @path("applications/<int:application_id>/pay/", name="pay_fee")
+    def pay_fee(self, request: HttpRequest, application_id: int) -> HttpResponse:
+        from cms.views.flea import stall_fee_pay_view
+
+        return stall_fee_pay_view(request, self, application_id)
+
+    @path("applications/<int:application_id>/pay/refresh/", name="pay_fee_refresh")
+    def pay_fee_refresh(self, request: HttpRequest, application_id: int) -> HttpResponse:
+        from cms.views.flea import stall_fee_refresh_view
+
+        return stall_fee_refresh_view(request, self, application_id)
+
 
 class StallType(SortedInline):
     market = ParentalKey(FleaMarketPage, on_delete=models.CASCADE, related_name="stall_types")
@@ -431,3 +443,60 @@ class ListingAtEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.listing} @ {self.market_date}"
+
+
+class StallFeePaymentStatus(models.TextChoices):
+    STARTED = "started", _("Waiting for the card")
+    FAILED = "failed", _("Card declined")
+    SUCCEEDED = "succeeded", _("Paid")
+    REFUNDING = "refunding", _("Being refunded")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class StallFeePayment(models.Model):
+    """One card attempt to pay a stall fee: a Stripe PaymentIntent with automatic capture
+    (marketplace.services.fee_payments). The application records the fee as paid; this
+    row is what the platform needs to find and refund the card payment. At most one
+    attempt per application is open (started) at a time, so a double click cannot charge
+    twice; a succeeded intent that is not (or no longer) wanted is refunded."""
+
+    application = models.ForeignKey(
+        StallApplication, on_delete=models.PROTECT, related_name="fee_payments", verbose_name=_("application")
+    )
+    intent_id = models.CharField(_("payment intent"), max_length=255, blank=True)
+    idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
+    amount = models.PositiveIntegerField(_("amount (fen)"))
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=StallFeePaymentStatus.choices,
+        default=StallFeePaymentStatus.STARTED,
+        editable=False,
+    )
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    refund_id = models.CharField(_("refund"), max_length=255, blank=True)
+    refund_reason = models.CharField(_("refund reason"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    refunded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("stall fee card payment")
+        verbose_name_plural = _("stall fee card payments")
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["intent_id"], condition=~Q(intent_id=""), name="stall_fee_payment_intent_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(status=StallFeePaymentStatus.STARTED),
+                name="stall_fee_payment_one_open_per_application",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=list(StallFeePaymentStatus.values)), name="stall_fee_payment_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.intent_id or '—'} · {self.get_status_display()}"

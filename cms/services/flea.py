@@ -5,14 +5,22 @@ Capacity: every decision that gives out a stall locks the (date, stall type) row
 StallCapacity first and counts the approved applications under that lock, so parallel
 approvals cannot overbook. Locks are always taken capacity row first, application second.
 
-Fees are paid offline for now and recorded by the organiser (`stall_fee_record_offline`).
-Card payment arrives with the payments work: it should call `stall_fee_mark_paid` with
-method "card" from its confirmed-payment handler; nothing else here changes."""
+Fees are paid offline and recorded by the organiser (`stall_fee_record_offline`), or by
+card through Stripe when card payments are configured (`stall_fee_card_pay`): a
+PaymentIntent captured at once, through the core's generic fee payments
+(marketplace.services.fee_payments), which hands a succeeded intent — from the payer's
+confirmation or the webhook, perhaps more than once — to `stall_fee_card_paid`
+(MARKETPLACE_FEE_PAYMENT_HANDLERS). Both ways end in `stall_fee_mark_paid`. Stripe is never
+called while a row is locked. A card fee is refunded when the applicant cancels before the
+date's applications close, when the organiser cancels the stall, and when a card payment
+succeeds for a stall that no longer needs it (cancelled meanwhile, or paid twice)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,18 +41,36 @@ from cms.models import (
     StallApplication,
     StallApplicationStatus,
     StallCapacity,
+    StallFeePayment,
+    StallFeePaymentStatus,
     StallType,
 )
 from cms.recurrence import RecurrenceRule, occurrences
 from cms.services.access import user_runs_organisation
+from cms.tasks import stall_fee_refund_task
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, Membership, OrganisationKind, Role, User
 from marketplace.models.listings import PUBLIC_STATUSES
+from marketplace.payments.stripe_gateway import CardDeclined, IntentState, PaymentError, decline_message
+from marketplace.services.fee_payments import (
+    fee_card_confirm,
+    fee_card_payments_enabled,
+    fee_card_token_clean,
+    fee_intent_apply,
+    fee_intent_retrieve,
+    fee_intent_start,
+    fee_refund,
+)
 from marketplace.services.listings import listing_can_manage
 from marketplace.services.notifications import notify
+from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.signals import listing_changed, stall_no_show
 
 S = StallApplicationStatus
+FP = StallFeePaymentStatus
+FEE_PURPOSE = "stall_fee"  # the key in MARKETPLACE_FEE_PAYMENT_HANDLERS
+FEE_CURRENCY = "CNY"
+logger = logging.getLogger(__name__)
 NOTIFICATION_KIND = "stall_application"
 CREDIT_TIER_FUNCTION = "marketplace.credit.selectors.public_tier"
 
@@ -336,10 +362,15 @@ def stall_application_cancel(*, actor: User, application_id: int, reason: str = 
         raise PermissionDenied(_("You can only cancel your own application."))
     was_approved = application.status == S.APPROVED
     now = timezone.now()
+    by_applicant = application.applicant_id == actor.pk
     _transition(application, S.CANCELLED, now=now)
     application.close_reason = reason.strip()[:300]
     application.save()
-    if by_organiser and application.applicant_id != actor.pk:
+    paid_by_card = application.is_paid and application.payment_method == PaymentMethod.CARD
+    if paid_by_card and (not by_applicant or stall_fee_refundable_on_cancel(application)):
+        for payment in StallFeePayment.objects.select_for_update().filter(application=application, status=FP.SUCCEEDED):
+            _refund_later(payment, reason="application cancelled")
+    if by_organiser and not by_applicant:
         _notify_applicant(
             application,
             gettext_lazy("Your stall at %(market)s was cancelled"),
@@ -389,6 +420,215 @@ def stall_fee_record_offline(*, organiser: User, application_id: int, reference:
         return stall_fee_mark_paid(
             application_id=application_id, method=PaymentMethod.OFFLINE, reference=reference, recorded_by=organiser
         )
+
+
+# --- Card payment of the fee (Stripe) ---------------------------------------------------------
+
+
+def stall_fee_refundable_on_cancel(application: StallApplication, *, today: dt.date | None = None) -> bool:
+    """A fee paid by card comes back when the applicant cancels while the date still
+    takes applications (the same deadline as applying)."""
+    today = today or timezone.localdate()
+    market = application.market_date.market
+    return application.market_date.date >= today + dt.timedelta(days=market.application_deadline_days)
+
+
+def stall_fee_card_available(application: StallApplication) -> bool:
+    """Whether the applicant can pay this application's fee by card now."""
+    return (
+        application.status == S.APPROVED
+        and application.paid_at is None
+        and application.fee > 0
+        and fee_card_payments_enabled()
+    )
+
+
+def _reserve_fee_payment(*, user: User, application_id: int) -> StallFeePayment:
+    """The application's open card attempt, or a new one (committed before Stripe is called)."""
+    with transaction.atomic():
+        application = StallApplication.objects.select_for_update(of=("self",)).filter(pk=application_id).first()
+        if application is None or application.applicant_id != user.pk:
+            raise NotFound(_("This stall application does not exist."))
+        if not fee_card_payments_enabled():
+            raise Conflict(
+                _("Card payment is not available here; pay the fee to the organiser."), code="card_payments_disabled"
+            )
+        if application.status != S.APPROVED:
+            raise Conflict(_("Only an approved stall can be paid for."), code="not_approved")
+        if application.paid_at is not None:
+            raise Conflict(_("This stall fee is already recorded as paid."), code="already_paid")
+        if application.fee <= 0:
+            raise Conflict(_("This stall has no fee to pay."), code="nothing_to_pay")
+        payment = StallFeePayment.objects.filter(application=application, status=FP.STARTED).first()
+        if payment is None:
+            payment = StallFeePayment.objects.create(
+                application=application,
+                amount=application.fee,
+                currency=FEE_CURRENCY,
+                idempotency_key=uuid.uuid4().hex,
+            )
+        return payment
+
+
+def _fee_intent(payment: StallFeePayment) -> IntentState:
+    if payment.intent_id:
+        return fee_intent_retrieve(payment.intent_id)
+    intent = fee_intent_start(
+        purpose=FEE_PURPOSE,
+        reference=str(payment.application_id),
+        amount=payment.amount,
+        currency=payment.currency,
+        idempotency_key=payment.idempotency_key,
+    )
+    with transaction.atomic():
+        StallFeePayment.objects.filter(pk=payment.pk, intent_id="").update(intent_id=intent.id)
+    payment.intent_id = intent.id
+    return intent
+
+
+def _fee_attempt_failed(payment: StallFeePayment, message: str) -> None:
+    """The card was declined: close the attempt, so the next card starts a fresh intent."""
+    StallFeePayment.objects.filter(pk=payment.pk, status=FP.STARTED).update(status=FP.FAILED, last_error=message[:300])
+
+
+def stall_fee_card_pay(*, user: User, application_id: int, token: str) -> tuple[StallApplication, IntentState]:
+    """Charge the fee to the card behind a Stripe.js token. A declined card raises
+    CardDeclined and changes nothing; paying twice (a double click, a reload) charges once."""
+    token = fee_card_token_clean(token)
+    payment = _reserve_fee_payment(user=user, application_id=application_id)
+    intent = _fee_intent(payment)
+    if intent.status in ("requires_payment_method", "requires_confirmation"):
+        try:
+            intent = fee_card_confirm(
+                intent_id=payment.intent_id,
+                token=token,
+                email=user.email,
+                idempotency_key=f"{payment.idempotency_key}-{token}"[:255],
+            )
+        except PaymentError as exc:
+            _fee_attempt_failed(payment, exc.message)
+            raise
+    if intent.status == "requires_payment_method":
+        message = decline_message(intent.error_code or "card_declined")
+        _fee_attempt_failed(payment, message)
+        raise CardDeclined(message, details={"decline_code": intent.error_code})
+    fee_intent_apply(intent=intent)
+    return StallApplication.objects.get(pk=application_id), intent
+
+
+def stall_fee_card_open_intent(*, user: User, application_id: int) -> IntentState | None:
+    """The intent of the applicant's open attempt (for 3-D Secure in the browser)."""
+    payment = StallFeePayment.objects.filter(
+        application_id=application_id, application__applicant=user, status=FP.STARTED
+    ).first()
+    if payment is None or not payment.intent_id:
+        return None
+    return fee_intent_retrieve(payment.intent_id)
+
+
+def stall_fee_card_refresh(*, user: User, application_id: int) -> StallApplication:
+    """Ask Stripe about the open attempt (after 3-D Secure) and apply what it says."""
+    application = StallApplication.objects.filter(pk=application_id, applicant=user).first()
+    if application is None:
+        raise NotFound(_("This stall application does not exist."))
+    payment = StallFeePayment.objects.filter(application=application, status=FP.STARTED).first()
+    if payment is None or not payment.intent_id:
+        return application
+    intent = fee_intent_retrieve(payment.intent_id)
+    if intent.status == "requires_payment_method" and intent.error_code:
+        _fee_attempt_failed(payment, decline_message(intent.error_code))
+    fee_intent_apply(intent=intent)
+    application.refresh_from_db()
+    return application
+
+
+@transaction.atomic
+def stall_fee_card_paid(*, reference: str, intent_id: str, amount: int, currency: str) -> None:
+    """A stall-fee PaymentIntent succeeded (MARKETPLACE_FEE_PAYMENT_HANDLERS). Idempotent:
+    the first call marks the fee paid and tells the applicant; later ones change nothing.
+    Money for a stall that does not need it (cancelled, or already paid) goes back."""
+    try:
+        application = _locked_application(int(reference))
+    except (ValueError, NotFound):
+        logger.error("Stall fee payment %s names no application (%r)", intent_id, reference)
+        return
+    payments = StallFeePayment.objects.select_for_update().filter(application=application)
+    payment = payments.filter(intent_id=intent_id).first() or payments.filter(status=FP.STARTED, intent_id="").first()
+    if payment is None:  # the intent id was never written (a crash right after creating it)
+        payment = StallFeePayment(
+            application=application, amount=amount, currency=currency, idempotency_key=uuid.uuid4().hex
+        )
+    if payment.status in (FP.SUCCEEDED, FP.REFUNDING, FP.REFUNDED):
+        return
+    payment.intent_id = intent_id
+    payment.status = FP.SUCCEEDED
+    payment.succeeded_at = timezone.now()
+    payment.last_error = ""
+    payment.save()
+    wanted = application.status == S.APPROVED and application.paid_at is None
+    if not wanted or amount != application.fee or currency.upper() != payment.currency:
+        _refund_later(payment, reason="not needed: application not payable or amount differs")
+        return
+    stall_fee_mark_paid(application_id=application.pk, method=PaymentMethod.CARD, reference=intent_id, recorded_by=None)
+    _notify_applicant(
+        application,
+        gettext_lazy("Stall fee paid: %(market)s"),
+        gettext_lazy(
+            "Your card payment of %(fee)s for the %(stall)s stall at %(market)s on %(date)s is received. "
+            "The stall is yours; see you there."
+        ),
+    )
+
+
+def _refund_later(payment: StallFeePayment, *, reason: str) -> None:
+    """Mark a succeeded card payment for refund; the refund is made after commit."""
+    payment.status = FP.REFUNDING
+    payment.refund_reason = reason[:300]
+    payment.save(update_fields=["status", "refund_reason"])
+    task_enqueue_on_commit(stall_fee_refund_task, fee_payment_id=payment.pk)
+
+
+def stall_fee_refund(*, fee_payment_id: int) -> StallFeePayment:
+    """Give a card payment marked for refund back through Stripe, and tell the applicant.
+    Raises the gateway's errors (the task retries)."""
+    payment = StallFeePayment.objects.get(pk=fee_payment_id)
+    if payment.status != FP.REFUNDING:
+        return payment
+    refund = fee_refund(
+        intent_id=payment.intent_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        idempotency_key=f"refund-{payment.idempotency_key}",
+    )
+    with transaction.atomic():
+        payment = StallFeePayment.objects.select_for_update().get(pk=fee_payment_id)
+        if payment.status != FP.REFUNDING:
+            return payment
+        payment.status = FP.REFUNDED
+        payment.refund_id = refund.id[:255]
+        payment.refunded_at = timezone.now()
+        payment.save(update_fields=["status", "refund_id", "refunded_at"])
+        application = (
+            StallApplication.objects.select_related("market_date__market", "stall_type", "applicant")
+            .filter(pk=payment.application_id)
+            .get()
+        )
+        notify(
+            users=[application.applicant],
+            kind=NOTIFICATION_KIND,
+            subject=gettext_lazy("Stall fee refunded: %(market)s"),
+            body=gettext_lazy(
+                "%(amount)s paid by card for your stall at %(market)s on %(date)s is refunded to your card. "
+                "It can take a few days to show on your statement."
+            ),
+            params={
+                "market": application.market_date.market.title,
+                "date": _date_label(application.market_date),
+                "amount": f"¥{payment.amount // 100}.{payment.amount % 100:02d}",
+            },
+            link=_market_link(application.market_date.market),
+        )
+    return payment
 
 
 # --- The day itself ------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """A flea market's public page: dates with free stalls, the listings sellers bring, and the
-stall application form; plus applying and cancelling."""
+stall application form; plus applying, cancelling and paying the stall fee by card."""
 
 from __future__ import annotations
 
@@ -7,20 +7,33 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from cms.models import FleaMarketDate, FleaMarketPage, StallAddOn, StallType
+from cms.models import FleaMarketDate, FleaMarketPage, PaymentMethod, StallAddOn, StallApplication, StallType
 from cms.selectors import applications_of, market_green_estimate, market_upcoming_dates
-from cms.services.flea import stall_application_cancel, stall_apply
+from cms.services.flea import (
+    stall_application_cancel,
+    stall_apply,
+    stall_fee_card_available,
+    stall_fee_card_open_intent,
+    stall_fee_card_pay,
+    stall_fee_card_refresh,
+    stall_fee_refundable_on_cancel,
+)
 from cms.views import show_error
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, NotFound
 from marketplace.models import Membership, OrganisationKind, Role, User
+from marketplace.payments.stripe_gateway import IntentState
+from marketplace.services.fee_payments import fee_card_payments_enabled
 from marketplace.templatetags.listing_tags import format_money
+from marketplace.views.payments import allow_stripe_js
 
 
 def _money(fen: int) -> str:
@@ -113,6 +126,7 @@ def market_page_context(request: HttpRequest, market: FleaMarketPage) -> dict[st
         "photos": list(market.photos.select_related("image")),
         "apply_url": market.url + market.reverse_subpage("apply") if market.url else "",
         "green": market_green_estimate(market=market),
+        "card_fees": fee_card_payments_enabled(),
     }
     if user.is_authenticated:
         context["my_applications"] = list(applications_of(user_id=user.pk, market=market))
@@ -155,13 +169,119 @@ def stall_cancel_view(request: HttpRequest, market: FleaMarketPage, application_
         return HttpResponseRedirect(market.url)
     if not request.user.is_authenticated:
         return redirect_to_login(market.url)
-    if not applications_of(user_id=request.user.pk, market=market).filter(pk=application_id).exists():
+    application = applications_of(user_id=request.user.pk, market=market).filter(pk=application_id).first()
+    if application is None:
         messages.error(request, _("This application does not exist."))
         return HttpResponseRedirect(market.url)
+    paid_by_card = application.is_paid and application.payment_method == PaymentMethod.CARD
+    refundable = paid_by_card and stall_fee_refundable_on_cancel(application)
     try:
         stall_application_cancel(actor=_user(request), application_id=application_id)
     except DomainError as exc:
         show_error(request, exc)
     else:
-        messages.success(request, _("Your application is cancelled."))
+        if refundable:
+            messages.success(
+                request,
+                _(
+                    "Your application is cancelled. You cancelled before applications for this date closed, so "
+                    "the %(fee)s you paid by card is refunded to your card."
+                )
+                % {"fee": _money(application.fee)},
+            )
+        elif paid_by_card:
+            messages.success(
+                request,
+                _(
+                    "Your application is cancelled. Applications for this date have closed, so the stall fee "
+                    "is not refunded."
+                ),
+            )
+        else:
+            messages.success(request, _("Your application is cancelled."))
     return HttpResponseRedirect(market.url + "#my-applications")
+
+
+# --- Paying the stall fee by card --------------------------------------------------------------
+
+
+def _own_application(request: HttpRequest, market: FleaMarketPage, application_id: int) -> StallApplication:
+    """The signed-in applicant's own application on this market; 404 for anyone else's."""
+    application = applications_of(user_id=_user(request).pk, market=market).filter(pk=application_id).first()
+    if application is None:
+        raise Http404(_("This stall application does not exist."))
+    return application
+
+
+def _pay_url(market: FleaMarketPage, application_id: int) -> str:
+    return market.url + market.reverse_subpage("pay_fee", args=(application_id,))
+
+
+def stall_fee_pay_view(request: HttpRequest, market: FleaMarketPage, application_id: int) -> HttpResponse:
+    """GET: the card form for an approved, unpaid fee. POST: charge the card (token from
+    Stripe.js); a declined card leaves everything as it was."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    application = _own_application(request, market, application_id)
+    pay_url = _pay_url(market, application_id)
+    if request.method == "POST":
+        try:
+            application, intent = stall_fee_card_pay(
+                user=_user(request), application_id=application_id, token=request.POST.get("stripe_token", "")
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(pay_url)
+        if application.is_paid:
+            messages.success(request, _("Stall fee paid. The stall is yours; the organiser sees the payment."))
+            return HttpResponseRedirect(market.url + "#my-applications")
+        if intent.status == "requires_action":
+            messages.info(request, _("Your bank asks you to confirm the payment."))
+        else:
+            messages.info(request, _("Your payment is being processed. This page shows the result in a moment."))
+        return HttpResponseRedirect(pay_url)
+
+    card_form = stall_fee_card_available(application)
+    client_secret = ""
+    open_intent: IntentState | None = None
+    if card_form:
+        try:
+            open_intent = stall_fee_card_open_intent(user=_user(request), application_id=application_id)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            open_intent = None
+        if open_intent is not None and open_intent.status == "requires_action":
+            client_secret, card_form = open_intent.client_secret, False
+    context = {
+        "page": market,
+        "application": application,
+        "card_form": card_form,
+        "client_secret": client_secret,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": settings.STRIPE_JS_URL if card_form or client_secret else "",
+        "pay_url": pay_url,
+        "refresh_url": market.url + market.reverse_subpage("pay_fee_refresh", args=(application_id,)),
+        "market_url": market.url,
+    }
+    response = render(request, "cms/stall_fee_pay.html", context)
+    return allow_stripe_js(response) if context["stripe_js_url"] else response
+
+
+def stall_fee_refresh_view(request: HttpRequest, market: FleaMarketPage, application_id: int) -> HttpResponse:
+    """After 3-D Secure in the browser: ask Stripe how the payment ended."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(market.url)
+    _own_application(request, market, application_id)
+    if request.method != "POST":
+        return HttpResponseRedirect(_pay_url(market, application_id))
+    try:
+        application = stall_fee_card_refresh(user=_user(request), application_id=application_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(_pay_url(market, application_id))
+    if application.is_paid:
+        messages.success(request, _("Stall fee paid. The stall is yours; the organiser sees the payment."))
+        return HttpResponseRedirect(market.url + "#my-applications")
+    return HttpResponseRedirect(_pay_url(market, application_id))

@@ -360,6 +360,9 @@ STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env("STRIPE_API_BASE")
 STRIPE_JS_URL = env("STRIPE_JS_URL")
+# Fees paid by card that are not orders: PaymentIntent metadata "purpose" → the function
+# of the app that records the fee as paid (see marketplace.services.fee_payments).
+MARKETPLACE_FEE_PAYMENT_HANDLERS = {"stall_fee": "cms.services.flea.stall_fee_card_paid"}
 # Money split, in basis points (1/100 %): the platform fee on card sales (none on cash
 # hand-overs, where the money never passes through the platform), and the consignor's
 # share of a consignment sale after the fee (the consignment agreements refine it).

@@ -232,6 +232,21 @@ def intent_create(*, amount: int, currency: str, idempotency_key: str, metadata:
     return intent_state(intent)
 
 
+def fee_intent_create(*, amount: int, currency: str, idempotency_key: str, purpose: str, reference: str) -> IntentState:
+    """A PaymentIntent for a fee (e.g. a flea-market stall), captured as soon as the card
+    is confirmed. Its metadata {"purpose", "reference"} tells the webhook whose it is."""
+    params: dict[str, Any] = {
+        "amount": to_stripe_amount(amount, currency),
+        "currency": currency.lower(),
+        "capture_method": "automatic",
+        "payment_method_types": ["card"],
+        "metadata": {"purpose": purpose, "reference": reference},
+    }
+    return intent_state(
+        _call(client().v1.payment_intents.create, params=params, options={"idempotency_key": idempotency_key})
+    )
+
+
 def card_attach(*, token: str, email: str, idempotency_key: str) -> CardSource:
     """Save the card behind a Stripe.js token on a new customer. Cards that can never be
     charged (e.g. 4000000000000002) are refused here with CardDeclined."""

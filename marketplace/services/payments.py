@@ -40,6 +40,7 @@ from marketplace.models.orders import ENDED_STATUSES
 from marketplace.models.payments import LIVE_PAYMENT_STATUSES
 from marketplace.payments import stripe_gateway as gateway
 from marketplace.payments.stripe_gateway import IntentState, PaymentError
+from marketplace.services.fee_payments import fee_intent_apply, fee_purpose
 from marketplace.services.ledger import ledger_buyer_payment, ledger_refund
 from marketplace.services.notifications import moderators, notify
 from marketplace.services.order_state import is_buyer, is_seller, lock_order, notify_parties, order_mark_paid, order_url
@@ -211,7 +212,11 @@ def stripe_event_process(*, event: dict[str, Any]) -> bool:
         except IntegrityError:
             return False
         if event_type.startswith("payment_intent."):
-            payment_apply_intent(intent=gateway.intent_state(obj), source=f"webhook:{event_type}")
+            intent = gateway.intent_state(obj)
+            if fee_purpose(intent):
+                fee_intent_apply(intent=intent)
+            else:
+                payment_apply_intent(intent=intent, source=f"webhook:{event_type}")
         elif event_type in ("charge.refunded", "charge.refund.updated"):
             intent_id, total, refunds = gateway.charge_refunds(obj)
             if intent_id:

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any, cast
-from urllib.parse import urlparse
 
 from django import forms
 from django.conf import settings
@@ -55,6 +54,7 @@ from marketplace.services.orders import (
     order_ship,
 )
 from marketplace.services.payments import payment_authorise, payment_refresh, payment_start
+from marketplace.views.payments import allow_stripe_js
 
 ORDERS_PER_PAGE = 20
 
@@ -233,20 +233,6 @@ def offer_respond(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 # --- The order page ----------------------------------------------------------------------------
 
 
-def _stripe_js_origin() -> str:
-    parts = urlparse(settings.STRIPE_JS_URL)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def _allow_stripe_js(response: HttpResponse) -> HttpResponse:
-    """Only the payment page may load Stripe.js and talk to its origin."""
-    origin = _stripe_js_origin()
-    if origin:
-        response._csp_update = {"script-src": [origin], "connect-src": [origin]}  # type: ignore[attr-defined]
-        response._csp_replace = {"frame-src": [origin]}  # type: ignore[attr-defined]
-    return response
-
-
 @login_required
 @require_GET
 @_not_found_on_denial
@@ -300,7 +286,7 @@ def order_page(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
     response = render(request, "marketplace/orders/detail.html", context)
-    return _allow_stripe_js(response) if context["stripe_js_url"] else response
+    return allow_stripe_js(response) if context["stripe_js_url"] else response
 
 
 def _order_step(request: HttpRequest, pk: int, step: Callable[[], object], success: str) -> HttpResponse:
