@@ -283,7 +283,8 @@ def stall_application_approve(*, organiser: User, application_id: int) -> StallA
         gettext_lazy("Your stall at %(market)s is approved"),
         gettext_lazy(
             "Your application for a %(stall)s stall at %(market)s on %(date)s is approved. "
-            "The fee is %(fee)s; pay it as the organiser tells you."
+            "The fee is %(fee)s: pay it on the market's page (by card, where offered) or as the organiser tells "
+            "you."
         ),
     )
     return application
