@@ -11,16 +11,15 @@ from marketplace.models import (
     ATTRIBUTE_MODELS,
     Listing,
     ListingPhoto,
-    ListingStatus,
     Membership,
     Notification,
     Organisation,
     User,
 )
-from marketplace.models.listings import PUBLIC_STATUSES
+from marketplace.models.listings import BROWSABLE, PUBLIC_STATUSES
 
 ATTRIBUTE_RELATIONS = tuple(model.related_accessor for model in ATTRIBUTE_MODELS.values())
-BROWSABLE_STATUSES = (ListingStatus.PUBLISHED, ListingStatus.RESERVED)
+BROWSABLE_STATUSES = BROWSABLE
 
 
 def user_memberships(*, user: User) -> QuerySet[Membership]:

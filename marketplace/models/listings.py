@@ -57,6 +57,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Seen by anyone; other states only by the seller, the shop's staff and moderators.
 PUBLIC_STATUSES = frozenset({S.PUBLISHED, S.RESERVED, S.SOLD})
+# What browsing and the home page list (marketplace.selectors.BROWSABLE_STATUSES).
+BROWSABLE = (S.PUBLISHED, S.RESERVED)
 # States in which the seller may still edit the listing.
 EDITABLE_STATUSES = frozenset({S.DRAFT, *_PREPARING, S.WITHDRAWN, S.EXPIRED, S.REJECTED})
 # States that hold an identifier (IMEI, VIN, serial, certificate) for this listing.
@@ -158,8 +160,14 @@ class Listing(models.Model):
         ordering: ClassVar[list[str]] = ["-created_at"]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["status", "category", "-published_at"], name="listing_browse_idx"),
-            # Browsing everything (home page, browse without a category): newest first.
-            models.Index(fields=["status", "-published_at", "-id"], name="listing_newest_idx"),
+            # Browsing everything (home page, browse without a category), newest first: a
+            # partial index matching the browse filter lets PostgreSQL read the first page
+            # in order instead of sorting every listing on sale.
+            models.Index(
+                fields=["-published_at", "-id"],
+                condition=Q(status__in=BROWSABLE),
+                name="listing_browsable_newest_idx",
+            ),
             models.Index(fields=["city", "district"], name="listing_place_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
