@@ -24,7 +24,8 @@ from django.core.files.base import ContentFile
 from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -582,18 +583,22 @@ def _complete_cash(*, order: Order, seller: User) -> None:
     )
     ledger_buyer_payment(order=order, payment=payment, amount=order.amount)
     order.handed_over_at = timezone.now()
-    _complete_locked(order=order, actor=seller, reason="paid in cash at hand-over")
+    _complete_locked(order=order, actor=seller, reason=gettext_lazy("paid in cash at hand-over"))
     ledger_cash_settlement(order=order)
 
 
 # --- Completing ----------------------------------------------------------------------------
 
 
-def _complete_locked(*, order: Order, actor: User | None, reason: str) -> Order:
+def _complete_locked(*, order: Order, actor: User | None, reason: str | Promise) -> Order:
     """The buyer has the item and the seller is paid: release the escrow, mark the
     listing sold, tell both parties and the credit system."""
     ledger_release(order=order)
-    order_transition(order=order, to_status=OrderStatus.COMPLETED, actor=actor, reason=reason)
+    # The history keeps the reason as written (English, like the other history reasons);
+    # notifications translate it for each reader.
+    with translation.override(None):
+        history_reason = str(reason)
+    order_transition(order=order, to_status=OrderStatus.COMPLETED, actor=actor, reason=history_reason)
     order.completed_at = timezone.now()
     order.confirm_due_at = order.seller_due_at = None
     order.timer_remaining = None
@@ -616,7 +621,7 @@ def _complete_locked(*, order: Order, actor: User | None, reason: str) -> Order:
     return order
 
 
-def _finish_with_capture(*, order_id: int, actor: User | None, reason: str, allowed: frozenset[str]) -> Order:
+def _finish_with_capture(*, order_id: int, actor: User | None, reason: str | Promise, allowed: frozenset[str]) -> Order:
     """Capture the held card money (no lock held), then re-lock and complete."""
     order = Order.objects.get(pk=order_id)
     if order.is_card:
@@ -638,7 +643,7 @@ def order_confirm_receipt(*, buyer: User, order_id: int) -> Order:
         if order.status not in WITH_BUYER:
             raise _wrong_status(order, _("Only a shipped or handed-over order can be confirmed."))
     return _finish_with_capture(
-        order_id=order_id, actor=buyer, reason=str(_("buyer confirmed receipt")), allowed=WITH_BUYER
+        order_id=order_id, actor=buyer, reason=gettext_lazy("buyer confirmed receipt"), allowed=WITH_BUYER
     )
 
 
@@ -984,7 +989,7 @@ def dispute_resolve(
         elif outcome == DisputeOutcome.REFUND_PARTIAL:
             dispute.status = DisputeStatus.REFUNDED_PARTIAL
             dispute.refund_amount = refund_amount
-            _complete_locked(order=order, actor=moderator, reason=str(_("dispute settled with a partial refund")))
+            _complete_locked(order=order, actor=moderator, reason=gettext_lazy("dispute settled with a partial refund"))
         else:
             dispute.status = DisputeStatus.REJECTED
             back = order.status_before_dispute or OrderStatus.SHIPPED
@@ -1099,7 +1104,7 @@ def orders_run_timers(*, now: dt.datetime | None = None) -> TimerReport:
     for order_id in list(due):
         try:
             _finish_with_capture(
-                order_id=order_id, actor=None, reason=str(_("confirmed automatically")), allowed=WITH_BUYER
+                order_id=order_id, actor=None, reason=gettext_lazy("confirmed automatically"), allowed=WITH_BUYER
             )
         except DomainError as exc:
             logger.warning("Could not auto-confirm order %s: %s", order_id, exc)

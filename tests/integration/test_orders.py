@@ -295,6 +295,17 @@ def test_cash_hand_over_completes_with_the_buyers_code(buyer, seller, listing, s
     assert reconciles()
 
 
+def test_completion_notices_are_written_wholly_in_each_readers_language(listing, seller):
+    reader = UserFactory(preferred_language="zh-hans")
+    order = order_place(buyer=reader, listing_id=listing.pk, delivery_method="pickup", payment_method="cash")
+    order_handover_confirm(seller=seller, order_id=order.pk, code=order.handshake_code)
+
+    notice = Notification.objects.get(user=reader, kind="order_completed")
+    assert "已在交接时现金支付" in notice.body
+    assert "hand-over" not in notice.body
+    assert order.status_history.last().reason == "paid in cash at hand-over"
+
+
 def test_too_many_wrong_codes_lock_the_hand_over(buyer, seller, listing):
     order = order_place(buyer=buyer, listing_id=listing.pk, delivery_method="pickup", payment_method="cash")
     wrong = "1" if order.handshake_code != "1" else "2"
