@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -23,7 +22,6 @@ from wagtail.admin.views.generic import CreateView, IndexView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import ListingButton
-from wagtail.permission_policies.base import BasePermissionPolicy
 
 from marketplace.errors import DomainError
 from marketplace.models import (
@@ -32,7 +30,6 @@ from marketplace.models import (
     ReportStatus,
     StolenGoodsReport,
     StolenMatchAlert,
-    User,
 )
 from marketplace.services.moderation import (
     listing_report_dismiss,
@@ -40,26 +37,6 @@ from marketplace.services.moderation import (
     stolen_report_add,
     stolen_report_resolve,
 )
-
-
-class StaffOnlyPermissionPolicy(BasePermissionPolicy):
-    """Moderation is for active staff (moderators), and only the listed actions exist:
-    e.g. reports are never added or edited from the admin, only handled."""
-
-    def __init__(self, model: Any, *, actions: Iterable[str]):
-        super().__init__(model)
-        self.actions = frozenset(actions)
-
-    def user_has_permission(self, user: Any, action: str) -> bool:
-        return bool(user.is_authenticated and user.is_active and user.is_staff) and action in self.actions
-
-    def user_has_any_permission(self, user: Any, actions: Iterable[str]) -> bool:
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def users_with_any_permission(self, actions: Iterable[str]) -> QuerySet[User]:
-        if self.actions.isdisjoint(actions):
-            return User.objects.none()
-        return User.objects.filter(is_active=True, is_staff=True)
 
 
 def show_domain_error(request: HttpRequest, form: forms.BaseForm, exc: DomainError) -> None:

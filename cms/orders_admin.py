@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.utils import quote
-from django.contrib.auth.models import Permission
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -26,11 +25,11 @@ from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleCo
 from wagtail.admin.views.generic import IndexView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
-from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.admin.widgets.button import ListingButton
 from wagtail.permissions import register_permission_policy
 
-from cms.admin_views import StaffOnlyPermissionPolicy, show_domain_error
+from cms.admin_views import show_domain_error
 from marketplace.errors import DomainError
 from marketplace.models import (
     Dispute,
@@ -43,18 +42,11 @@ from marketplace.models import (
 )
 from marketplace.services.orders import DisputeOutcome, dispute_resolve
 from marketplace.services.payouts import seller_owed, seller_payout_record
+from marketplace.staff_admin import StaffOnlyPermissionPolicy, StaffOnlyViewSet
 from marketplace.templatetags.listing_tags import format_money
 
 register_permission_policy(Dispute, StaffOnlyPermissionPolicy(Dispute, actions={"view", "resolve"}))
 register_permission_policy(Order, StaffOnlyPermissionPolicy(Order, actions={"view", "pay_out"}))
-
-
-class StaffOnlyViewSet(ModelViewSet):
-    copy_view_enabled = False
-    add_to_reference_index = False
-
-    def get_permissions_to_register(self) -> QuerySet[Permission]:
-        return Permission.objects.none()
 
 
 def order_link(order: Order) -> str:

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Permission
-from django.db.models import QuerySet
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.tables import BooleanColumn, DateColumn
-from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
 from cms.admin_views import (
     ListingReportIndexView,
     ReportDismissView,
     ReportTakeDownView,
-    StaffOnlyPermissionPolicy,
     StolenMatchAlertIndexView,
     StolenReportCreateView,
     StolenReportForm,
@@ -27,6 +24,7 @@ from cms.admin_views import (
     StolenReportResolveView,
 )
 from marketplace.models import ListingReport, ProhibitedTerm, StolenGoodsReport, StolenMatchAlert
+from marketplace.staff_admin import StaffOnlyPermissionPolicy, StaffOnlyViewSet
 
 # Registered before any viewset asks for a policy (Wagtail would otherwise fall back to
 # Django model permissions). The actions listed are all that exist for each model.
@@ -38,17 +36,6 @@ register_permission_policy(
     StolenGoodsReport, StaffOnlyPermissionPolicy(StolenGoodsReport, actions={"view", "add", "resolve"})
 )
 register_permission_policy(StolenMatchAlert, StaffOnlyPermissionPolicy(StolenMatchAlert, actions={"view"}))
-
-
-class StaffOnlyViewSet(ModelViewSet):
-    """Access follows is_staff, not Django model permissions, so none are offered in the
-    group permission editor."""
-
-    copy_view_enabled = False
-    add_to_reference_index = False
-
-    def get_permissions_to_register(self) -> QuerySet[Permission]:
-        return Permission.objects.none()
 
 
 class ListingReportViewSet(StaffOnlyViewSet):

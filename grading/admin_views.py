@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -31,7 +30,6 @@ from wagtail.admin.views.generic import CreateView, EditView, IndexView, Inspect
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import Button, ListingButton
-from wagtail.permission_policies.base import BasePermissionPolicy
 
 from grading.forms import RuleSetAcceptableForm
 from grading.models import AppraiserCredential, PriceFlag, RuleSetStatus, RuleSetVersion
@@ -44,27 +42,6 @@ from grading.services import (
     ruleset_set_acceptable,
 )
 from marketplace.errors import DomainError, ValidationFailed
-from marketplace.models import User
-
-
-class StaffOnlyPermissionPolicy(BasePermissionPolicy):
-    """Grading administration is for active staff, and only the listed actions exist
-    (e.g. credentials are verified or revoked here, never edited)."""
-
-    def __init__(self, model: Any, *, actions: Iterable[str]):
-        super().__init__(model)
-        self.actions = frozenset(actions)
-
-    def user_has_permission(self, user: Any, action: str) -> bool:
-        return bool(user.is_authenticated and user.is_active and user.is_staff) and action in self.actions
-
-    def user_has_any_permission(self, user: Any, actions: Iterable[str]) -> bool:
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def users_with_any_permission(self, actions: Iterable[str]) -> QuerySet[User]:
-        if self.actions.isdisjoint(actions):
-            return User.objects.none()
-        return User.objects.filter(is_active=True, is_staff=True)
 
 
 def yuan(amount: int) -> str:

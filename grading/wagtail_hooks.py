@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Permission
-from django.db.models import QuerySet
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.tables import DateColumn
-from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
 from grading.admin_views import (
@@ -32,10 +30,10 @@ from grading.admin_views import (
     RuleSetIndexView,
     RuleSetInspectView,
     RuleSetPublishView,
-    StaffOnlyPermissionPolicy,
 )
 from grading.forms import RuleSetDocumentForm, ValuationParametersForm
 from grading.models import AppraiserCredential, PriceFlag, RuleSetVersion, ValuationParameters
+from marketplace.staff_admin import StaffOnlyPermissionPolicy, StaffOnlyViewSet
 
 # Registered before any viewset asks for a policy (Wagtail would otherwise fall back to
 # Django model permissions). The actions listed are all that exist for each model.
@@ -50,20 +48,6 @@ register_permission_policy(
     ValuationParameters,
     StaffOnlyPermissionPolicy(ValuationParameters, actions={"view", "add", "change", "delete"}),
 )
-
-
-class StaffOnlyViewSet(ModelViewSet):
-    """Access follows is_staff, not Django model permissions, so none are offered in the
-    group permission editor."""
-
-    copy_view_enabled = False
-    add_to_reference_index = False
-
-    def get_permissions_to_register(self) -> QuerySet[Permission]:
-        return Permission.objects.none()
-
-    def action_view(self, view_class: type, name: str) -> Any:
-        return self.construct_view(view_class, url_name=self.get_url_name(name))
 
 
 class RuleSetVersionViewSet(StaffOnlyViewSet):

@@ -5,7 +5,6 @@ form error or a message."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -26,7 +25,6 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets import AdminDateInput, AdminDateTimeInput
 from wagtail.admin.widgets.button import Button, HeaderButton, ListingButton
-from wagtail.permission_policies.base import BasePermissionPolicy
 
 from marketplace.errors import DomainError
 from marketplace.models import Organisation, OrganisationKind, User
@@ -44,26 +42,6 @@ from wipe_cert.services import (
 )
 
 REVOCABLE = frozenset({CertificateStatus.ACCEPTED, CertificateStatus.PENDING_REVIEW})
-
-
-class StaffOnlyPermissionPolicy(BasePermissionPolicy):
-    """Erasure administration is for active staff, and only the listed actions exist
-    (certificates and log entries are never edited or deleted here)."""
-
-    def __init__(self, model: Any, *, actions: Iterable[str]):
-        super().__init__(model)
-        self.actions = frozenset(actions)
-
-    def user_has_permission(self, user: Any, action: str) -> bool:
-        return bool(user.is_authenticated and user.is_active and user.is_staff) and action in self.actions
-
-    def user_has_any_permission(self, user: Any, actions: Iterable[str]) -> bool:
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def users_with_any_permission(self, actions: Iterable[str]) -> QuerySet[User]:
-        if self.actions.isdisjoint(actions):
-            return User.objects.none()
-        return User.objects.filter(is_active=True, is_staff=True)
 
 
 def show_domain_error(request: HttpRequest, form: forms.BaseForm, exc: DomainError) -> None:

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Permission
-from django.db.models import QuerySet
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.tables import DateColumn
-from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
+from marketplace.staff_admin import StaffOnlyPermissionPolicy, StaffOnlyViewSet
 from wipe_cert.admin_views import (
     CertificateApproveView,
     CertificateIndexView,
@@ -31,7 +30,6 @@ from wipe_cert.admin_views import (
     ReviewQueueIndexView,
     SigningKeyIndexView,
     SigningKeyRevokeView,
-    StaffOnlyPermissionPolicy,
 )
 from wipe_cert.models import ErasureCertificate, LogCheckpoint, LogEntry, SigningKey, TechnicianCredential
 
@@ -49,26 +47,6 @@ register_permission_policy(
 )
 register_permission_policy(LogEntry, StaffOnlyPermissionPolicy(LogEntry, actions={"view"}))
 register_permission_policy(LogCheckpoint, StaffOnlyPermissionPolicy(LogCheckpoint, actions={"view"}))
-
-
-class StaffOnlyViewSet(ModelViewSet):
-    """Access follows is_staff, not Django model permissions, so none are offered in the
-    group permission editor."""
-
-    copy_view_enabled = False
-    add_to_reference_index = False
-
-    def get_permissions_to_register(self) -> QuerySet[Permission]:
-        return Permission.objects.none()
-
-    def action_view(self, view_class: type, name: str) -> Any:
-        return self.construct_view(view_class, url_name=self.get_url_name(name))
-
-    def index_urls(self) -> list[URLPattern]:
-        return [
-            path("", self.index_view, name="index"),
-            path("results/", self.index_results_view, name="index_results"),
-        ]
 
 
 class CertificateViewSet(StaffOnlyViewSet):

@@ -3,11 +3,8 @@ exports, the green-account factors and the vehicle relocation rules."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import Permission
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
@@ -15,45 +12,16 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import BooleanColumn, DateColumn
 from wagtail.admin.views.generic import CreateView, EditView
-from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
-from wagtail.permission_policies.base import BasePermissionPolicy
+from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
 from marketplace.city.admin_views import StatisticsDashboardView, StatisticsExportView, StatisticsRefreshView
 from marketplace.city.models import GreenFactor, RelocationCity
-from marketplace.models import User
-
-
-class StaffOnlyPermissionPolicy(BasePermissionPolicy):
-    """Access follows is_staff (active staff), not Django model permissions."""
-
-    def __init__(self, model: Any, *, actions: Iterable[str]):
-        super().__init__(model)
-        self.actions = frozenset(actions)
-
-    def user_has_permission(self, user: Any, action: str) -> bool:
-        return bool(user.is_authenticated and user.is_active and user.is_staff) and action in self.actions
-
-    def user_has_any_permission(self, user: Any, actions: Iterable[str]) -> bool:
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def users_with_any_permission(self, actions: Iterable[str]) -> QuerySet[User]:
-        if self.actions.isdisjoint(actions):
-            return User.objects.none()
-        return User.objects.filter(is_active=True, is_staff=True)
-
+from marketplace.staff_admin import StaffOnlyPermissionPolicy, StaffOnlyViewSet
 
 EDIT_ACTIONS = {"view", "add", "change", "delete"}
 register_permission_policy(GreenFactor, StaffOnlyPermissionPolicy(GreenFactor, actions=EDIT_ACTIONS))
 register_permission_policy(RelocationCity, StaffOnlyPermissionPolicy(RelocationCity, actions=EDIT_ACTIONS))
-
-
-class StaffOnlyViewSet(ModelViewSet):
-    copy_view_enabled = False
-    add_to_reference_index = False
-
-    def get_permissions_to_register(self) -> QuerySet[Permission]:
-        return Permission.objects.none()
 
 
 class _RecordEditor:
