@@ -1,6 +1,7 @@
 """The "Orders" menu of the Wagtail admin: disputes to resolve (full refund, partial
-refund, reject) and a read-only order list. Staff only. Registered from the end of
-cms/wagtail_hooks.py; every decision goes through marketplace.services.orders."""
+refund, reject), orders on hold to decide (cancel with a full refund, or resume once the
+listing is valid again) and a read-only order list. Staff only. Registered from the end
+of cms/wagtail_hooks.py; every decision goes through marketplace.services.orders."""
 
 from __future__ import annotations
 
@@ -37,16 +38,23 @@ from marketplace.models import (
     DisputeStatus,
     LedgerKind,
     LedgerTransaction,
+    ListingStatus,
     Order,
     OrderStatus,
 )
-from marketplace.services.orders import DisputeOutcome, dispute_resolve
+from marketplace.services.orders import (
+    DisputeOutcome,
+    HoldDecision,
+    dispute_resolve,
+    hold_can_resume,
+    order_hold_decide,
+)
 from marketplace.services.payouts import seller_owed, seller_payout_record
 from marketplace.staff_admin import StaffOnlyPermissionPolicy, StaffOnlyViewSet
 from marketplace.templatetags.listing_tags import format_money
 
 register_permission_policy(Dispute, StaffOnlyPermissionPolicy(Dispute, actions={"view", "resolve"}))
-register_permission_policy(Order, StaffOnlyPermissionPolicy(Order, actions={"view", "pay_out"}))
+register_permission_policy(Order, StaffOnlyPermissionPolicy(Order, actions={"view", "pay_out", "decide_hold"}))
 
 
 def order_link(order: Order) -> str:
@@ -262,6 +270,160 @@ class DisputeViewSet(StaffOnlyViewSet):
         ]
 
 
+# --- Orders on hold ----------------------------------------------------------------------------
+
+
+class HeldOrderIndexView(IndexView):
+    """Orders on hold, longest waiting first; whether each may resume already shows."""
+
+    page_title = _("Held orders")
+    decide_url_name: str | None = None
+
+    def get_base_queryset(self) -> QuerySet[Order]:
+        return (
+            super()
+            .get_base_queryset()
+            .filter(status=OrderStatus.ON_HOLD)
+            .select_related("listing", "buyer", "seller_user", "seller_organisation")
+        )
+
+    def _decide_url(self, order: Order) -> str:
+        return reverse(self.decide_url_name, args=(quote(order.pk),)) if self.decide_url_name else ""
+
+    @cached_property
+    def columns(self) -> list[Column]:
+        title_column = self._get_title_column_class(TitleColumn)
+        return [
+            title_column("title", label=_("Order"), accessor=lambda o: f"#{o.pk} {o.title}", get_url=self._decide_url),
+            Column("hold_reason", label=_("Why"), accessor="hold_reason"),
+            Column("status_before_hold", label=_("Before the hold"), accessor="get_status_before_hold_display"),
+            StatusTagColumn(
+                "listing",
+                label=_("Listing"),
+                accessor=lambda o: o.listing.get_status_display(),
+                primary=hold_can_resume,
+            ),
+            Column("buyer", label=_("Buyer"), accessor="buyer"),
+            Column("amount", label=_("Price"), accessor=lambda o: format_money(o.amount, o.currency)),
+            DateColumn("held_at", label=_("On hold since"), sort_key="held_at"),
+        ]
+
+    def get_list_more_buttons(self, instance: Order) -> list[Any]:
+        buttons: list[Any] = super().get_list_more_buttons(instance)
+        if self.decide_url_name and self.user_has_permission("decide_hold"):
+            buttons.append(
+                ListingButton(gettext("Decide"), url=self._decide_url(instance), icon_name="check", priority=10)
+            )
+        return buttons
+
+
+class HoldDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        widget=forms.RadioSelect,
+        choices=[
+            (HoldDecision.CANCEL, _("Cancel: refund the buyer in full; nobody is held at fault")),
+            (HoldDecision.RESUME, _("Resume: the listing is valid again, the order continues where it stopped")),
+        ],
+    )
+    note = forms.CharField(
+        label=_("Note to both parties"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The buyer and the seller read this with the decision."),
+    )
+
+
+class HoldDecideView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+    model = Order
+    permission_required = "decide_hold"
+    template_name = "cms/admin/hold_decide.html"
+    header_icon = "warning"
+    page_title = _("Decide a held order")
+    form_class = HoldDecisionForm
+    index_url_name: str | None = None
+    url_name: str | None = None
+
+    @cached_property
+    def order(self) -> Order:
+        return get_object_or_404(
+            Order.objects.select_related("listing", "buyer", "seller_user", "seller_organisation"),
+            pk=self.kwargs["pk"],
+        )
+
+    def get_page_subtitle(self) -> str:
+        return f"#{self.order.pk} {self.order.title}"
+
+    def get_success_url(self) -> str:
+        assert self.index_url_name is not None  # noqa: S101 - set by the viewset
+        return reverse(self.index_url_name)
+
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
+        return [
+            *self.breadcrumbs_items,
+            {"url": self.get_success_url(), "label": gettext("Held orders")},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        order = self.order
+        context.update(
+            order=order,
+            order_url=order_link(order),
+            listing_url=reverse("listing_detail", args=(order.listing_id,)),
+            price=format_money(order.amount, order.currency),
+            is_held=order.status == OrderStatus.ON_HOLD,
+            can_resume=hold_can_resume(order),
+            valid_statuses=", ".join(
+                str(ListingStatus(s).label) for s in (ListingStatus.READY, ListingStatus.PUBLISHED)
+            ),
+            history=list(order.status_history.select_related("actor").order_by("pk")),
+            action_url=reverse(self.url_name, args=(quote(order.pk),)) if self.url_name else "",
+            cancel_url=self.get_success_url(),
+        )
+        return context
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        data = form.cleaned_data
+        try:
+            order = order_hold_decide(
+                moderator=self.request.user,  # type: ignore[arg-type]
+                order_id=self.order.pk,
+                decision=data["decision"],
+                note=data["note"],
+            )
+        except DomainError as exc:
+            show_domain_error(self.request, form, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            gettext("Order #%(number)s is now %(status)s. Both parties were told.")
+            % {"number": order.pk, "status": order.get_status_display().lower()},
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class HeldOrderViewSet(StaffOnlyViewSet):
+    model = Order
+    name = "held-orders"
+    icon = "warning"
+    menu_label = _("Held orders")
+    index_view_class = HeldOrderIndexView
+    search_fields = ("title", "buyer__email", "hold_reason")
+    ordering = ("held_at",)
+
+    def get_index_view_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_index_view_kwargs(decide_url_name=self.get_url_name("decide"), **kwargs)
+
+    def get_urlpatterns(self) -> list[URLPattern]:
+        return [
+            *self.index_urls(),
+            path("decide/<int:pk>/", self.action_view(HoldDecideView, "decide"), name="decide"),
+        ]
+
+
 # --- Orders (read-only) ---------------------------------------------------------------------
 
 
@@ -407,4 +569,5 @@ class OrdersViewSetGroup(ModelViewSetGroup):
     menu_label = _("Orders")
     menu_icon = "list-ul"
     menu_order = 260
-    items = (DisputeViewSet, OrderViewSet)
+    # The full order list last: the admin URL finder for orders is the last one registered.
+    items = (DisputeViewSet, HeldOrderViewSet, OrderViewSet)

@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from marketplace.api import request_user
 from marketplace.api.listings import ErrorOut
-from marketplace.models import DisputeKind, Offer, Order, Party, PaymentProvider, User
+from marketplace.models import DisputeKind, Offer, Order, OrderStatus, Party, PaymentProvider, User
 from marketplace.order_selectors import (
     offers_made_by,
     offers_received_by,
@@ -154,6 +154,12 @@ class PaymentOut(Schema):
     error: str
 
 
+class HoldOut(Schema):
+    reason: str
+    held_at: Any
+    status_before: str = Field(description="Where the order continues if a moderator lets it.")
+
+
 class OrderOut(Schema):
     id: int
     status: str
@@ -172,6 +178,10 @@ class OrderOut(Schema):
     deadlines: dict[str, Any]
     payment: PaymentOut | None
     return_request: dict[str, Any] | None
+    hold: HoldOut | None = Field(
+        description="Set while the order is on hold (what vouched for the item was revoked before the hand-over): "
+        "the buyer may cancel with a full refund, or wait for a moderator's decision."
+    )
     disputes: list[dict[str, Any]]
     actions: list[str]
     created_at: Any
@@ -284,6 +294,9 @@ def order_json(order: Order, user: User) -> dict[str, Any]:
             "reason": order.return_reason,
             "tracking_number": order.return_tracking,
         },
+        "hold": None
+        if order.status != OrderStatus.ON_HOLD
+        else {"reason": order.hold_reason, "held_at": order.held_at, "status_before": order.status_before_hold},
         "disputes": [
             {
                 "id": d.pk,
@@ -429,6 +442,8 @@ def order_confirm_endpoint(request: HttpRequest, order_id: int) -> dict[str, Any
 
 @router.post("/orders/{int:order_id}/cancel", response={200: OrderOut, **ERRORS})
 def order_cancel_endpoint(request: HttpRequest, order_id: int, payload: ReasonIn) -> dict[str, Any]:
+    """Before the item is shipped or handed over. An order on hold is cancelled by its
+    buyer only (the seller gets 403), with a full refund and nobody at fault."""
     user = request_user(request)
     order_cancel(actor=user, order_id=order_id, reason=payload.reason)
     return _render(user, order_id)

@@ -44,12 +44,17 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({*_PREPARING, S.WITHDRAWN, S.REJECTED}),
     S.PENDING_APPRAISAL: frozenset({S.DRAFT, S.PENDING_ERASURE, S.READY, S.WITHDRAWN, S.REJECTED}),
     S.PENDING_ERASURE: frozenset({S.DRAFT, S.PENDING_APPRAISAL, S.READY, S.WITHDRAWN, S.REJECTED}),
-    S.READY: frozenset({S.DRAFT, S.PENDING_APPRAISAL, S.PENDING_ERASURE, S.PUBLISHED, S.WITHDRAWN, S.REJECTED}),
+    # Ready → reserved: an order held while the listing was off sale resumes once it is
+    # valid again (marketplace.services.holds).
+    S.READY: frozenset(
+        {S.DRAFT, S.PENDING_APPRAISAL, S.PENDING_ERASURE, S.PUBLISHED, S.RESERVED, S.WITHDRAWN, S.REJECTED}
+    ),
     # A published listing goes back to a preparing stage when its grade or certificate
     # stops being valid (re-appraisal, certificate revocation).
     S.PUBLISHED: frozenset({S.RESERVED, S.PENDING_APPRAISAL, S.PENDING_ERASURE, S.WITHDRAWN, S.REJECTED, S.EXPIRED}),
-    # Withdrawn: a return refunded without the seller confirming the item is back.
-    S.RESERVED: frozenset({S.PUBLISHED, S.SOLD, S.WITHDRAWN, S.REJECTED}),
+    # Withdrawn: a return refunded without the seller confirming the item is back. A
+    # preparing stage: what vouched for it was revoked while an order held it.
+    S.RESERVED: frozenset({S.PUBLISHED, S.SOLD, S.WITHDRAWN, S.REJECTED, S.PENDING_APPRAISAL, S.PENDING_ERASURE}),
     S.SOLD: frozenset(),
     S.WITHDRAWN: frozenset({S.DRAFT}),
     S.REJECTED: frozenset({S.DRAFT}),

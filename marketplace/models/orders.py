@@ -1,5 +1,6 @@
 """Orders: what a buyer bought, at which price and with which grade and certificate,
-how it is paid and delivered, and its after-sales (returns, disputes).
+how it is paid and delivered, its after-sales (returns, disputes), and holds (what
+vouched for the item, such as its erasure certificate, was revoked before hand-over).
 
 `Order.status` is never assigned outside `marketplace.services.orders.order_transition`;
 the allowed transitions are data (`ORDER_TRANSITIONS`)."""
@@ -45,13 +46,17 @@ class OrderStatus(models.TextChoices):
     RETURN_REQUESTED = "return_requested", _("Return requested")
     DISPUTED = "disputed", _("In dispute")
     REFUNDED = "refunded", _("Refunded")
+    ON_HOLD = "on_hold", _("On hold")
 
 
 OS = OrderStatus
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
-    OS.PENDING_PAYMENT: frozenset({OS.PAID, OS.CANCELLED}),
-    OS.PAID: frozenset({OS.SHIPPED, OS.HANDED_OVER, OS.CANCELLED}),
-    OS.AWAITING_HANDOVER: frozenset({OS.COMPLETED, OS.CANCELLED}),
+    OS.PENDING_PAYMENT: frozenset({OS.PAID, OS.CANCELLED, OS.ON_HOLD}),
+    OS.PAID: frozenset({OS.SHIPPED, OS.HANDED_OVER, OS.CANCELLED, OS.ON_HOLD}),
+    OS.AWAITING_HANDOVER: frozenset({OS.COMPLETED, OS.CANCELLED, OS.ON_HOLD}),
+    # Held until the buyer cancels or a moderator decides: cancelled with a full refund,
+    # or resumed where it stopped (paid directly when the card was authorised meanwhile).
+    OS.ON_HOLD: frozenset({OS.PENDING_PAYMENT, OS.PAID, OS.AWAITING_HANDOVER, OS.CANCELLED}),
     OS.SHIPPED: frozenset({OS.COMPLETED, OS.RETURN_REQUESTED, OS.DISPUTED}),
     OS.HANDED_OVER: frozenset({OS.COMPLETED, OS.DISPUTED}),
     # Seven-day no-reason returns and disputes still reach a completed order.
@@ -65,8 +70,10 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # An order in one of these holds its listing; at most one per listing (a constraint).
 ENDED_STATUSES = frozenset({OS.CANCELLED, OS.REFUNDED})
+# Where an order can be held from (and goes back to when it resumes).
+HOLDABLE = frozenset({OS.PENDING_PAYMENT, OS.PAID, OS.AWAITING_HANDOVER})
 # The item has not left the seller yet: the order can still be cancelled.
-BEFORE_HANDOVER = frozenset({OS.PENDING_PAYMENT, OS.PAID, OS.AWAITING_HANDOVER})
+BEFORE_HANDOVER = frozenset({*HOLDABLE, OS.ON_HOLD})
 # The buyer has the item and the money is still held: the auto-confirm timer runs.
 WITH_BUYER = frozenset({OS.SHIPPED, OS.HANDED_OVER})
 
@@ -116,7 +123,8 @@ class Order(models.Model):
     payment_due_at = models.DateTimeField(_("pay by"), null=True, blank=True)
     seller_due_at = models.DateTimeField(_("ship or hand over by"), null=True, blank=True)
     confirm_due_at = models.DateTimeField(_("confirmed automatically at"), null=True, blank=True)
-    # While a dispute is open the auto-confirm timer stands still; this is what was left.
+    # While a dispute is open the auto-confirm timer stands still, and while the order is
+    # on hold its payment or ship/hand-over deadline does; this is what was left.
     timer_remaining = models.DurationField(null=True, blank=True, editable=False)
 
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
@@ -132,6 +140,15 @@ class Order(models.Model):
     return_requested_at = models.DateTimeField(_("return requested at"), null=True, blank=True)
     return_tracking = models.CharField(_("return tracking number"), max_length=60, blank=True)
     status_before_dispute = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True, editable=False)
+
+    # On hold: what vouched for the item (its erasure certificate, say) was revoked before
+    # the hand-over; the buyer may cancel, a moderator cancels or resumes.
+    status_before_hold = models.CharField(max_length=20, choices=OrderStatus.choices, blank=True, editable=False)
+    hold_reason = models.TextField(_("why the order is on hold"), blank=True)
+    held_at = models.DateTimeField(_("on hold since"), null=True, blank=True)
+    # Where the listing goes instead of back on sale if this order ends unsold (cancelled,
+    # or returned): set when what vouched for the item was revoked while the order was open.
+    relist_status = models.CharField(max_length=20, blank=True, editable=False)
 
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -157,6 +174,11 @@ class Order(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
             models.CheckConstraint(condition=Q(status__in=list(OrderStatus.values)), name="order_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(status=OrderStatus.ON_HOLD)
+                | (Q(held_at__isnull=False) & Q(status_before_hold__in=sorted(HOLDABLE))),
+                name="order_hold_recorded",
+            ),
             models.CheckConstraint(
                 condition=~Q(payment_method=PaymentMethod.CASH, delivery_method=DeliveryMethod.SHIP),
                 name="order_cash_only_in_person",
@@ -186,6 +208,10 @@ class Order(models.Model):
     @property
     def in_person(self) -> bool:
         return self.delivery_method in (DeliveryMethod.PICKUP, DeliveryMethod.EVENT)
+
+    @property
+    def on_hold(self) -> bool:
+        return self.status == OrderStatus.ON_HOLD
 
 
 class OrderStatusChange(models.Model):

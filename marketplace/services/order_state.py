@@ -27,11 +27,14 @@ from marketplace.models import (
     Order,
     OrderStatus,
     OrderStatusChange,
+    Payment,
+    PaymentProvider,
     Role,
     User,
 )
 from marketplace.services.lifecycle import listing_transition
 from marketplace.services.notifications import notify
+from marketplace.signals import order_cancelled
 
 SELLER_ROLES = (Role.OWNER, Role.STAFF)
 
@@ -164,11 +167,41 @@ def seller_deadline(order: Order, now: dt.datetime) -> dt.datetime:
 
 def listing_settle(*, order: Order, to_status: str, actor: User | None, reason: str) -> None:
     """Move the order's listing out of "reserved" (sold, back on sale, or taken down).
-    A listing a moderator already took down stays as it is."""
+    A listing a moderator already took down stays as it is, and one whose certificate
+    (or grade) was revoked while the order was open does not go back on sale: it goes
+    where it was sent off sale to (`order.relist_status`)."""
     listing = Listing.objects.select_for_update(of=("self",)).get(pk=order.listing_id)
+    if to_status == ListingStatus.PUBLISHED and order.relist_status:
+        to_status = order.relist_status
     if listing.status == ListingStatus.RESERVED:
         listing_transition(listing=listing, to_status=to_status, actor=actor, reason=reason)
     order.listing = listing
+
+
+# --- Cancelling -------------------------------------------------------------------------------
+
+
+def order_cancel_record(*, order: Order, actor: User | None, by: str, at_fault: str, reason: str) -> Order:
+    """What every cancellation of `order` (locked by the caller) does, whatever happens to
+    its listing and whoever is told: the status and who cancelled it and who is at fault,
+    the timers stopped, the card money given back after commit, and the credit system
+    told (`at_fault` "" penalises nobody)."""
+    now = timezone.now()
+    order_transition(order=order, to_status=OrderStatus.CANCELLED, actor=actor, reason=reason)
+    order.cancelled_at = now
+    order.cancelled_by = by
+    order.at_fault = at_fault
+    order.cancel_reason = reason[:2000]
+    order.payment_due_at = order.seller_due_at = order.confirm_due_at = None
+    order.timer_remaining = None
+    order.save()
+    if order.is_card and Payment.objects.filter(order=order, provider=PaymentProvider.STRIPE).exists():
+        from marketplace.tasks import payment_void_task
+
+        order_id = order.pk
+        transaction.on_commit(lambda: payment_void_task.delay(order_id=order_id))
+    send_after_commit(order_cancelled, order_id=order.pk, at_fault_party=at_fault)
+    return order
 
 
 # --- Steps shared by orders and payments --------------------------------------------------

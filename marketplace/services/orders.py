@@ -1,6 +1,7 @@
 """Buying: placing an order (which reserves the listing), cash hand-over with a code,
 shipping, confirming receipt, cancellation, seven-day no-reason returns, disputes and
-the timers that move orders on by themselves.
+the timers that move orders on by themselves. Orders held because what vouched for the
+item was revoked are in marketplace.services.holds (re-exported here).
 
 Reserving a one-off item locks the listing row (`select_for_update`), checks it is
 still published and moves it to "reserved" in the same transaction; a constraint
@@ -52,6 +53,11 @@ from marketplace.models import (
 from marketplace.models.orders import BEFORE_HANDOVER, ENDED_STATUSES, WITH_BUYER
 from marketplace.payments.stripe_gateway import card_payments_enabled
 from marketplace.services import payments
+from marketplace.services.holds import HoldDecision as HoldDecision
+from marketplace.services.holds import hold_can_resume as hold_can_resume
+from marketplace.services.holds import listing_take_off_sale as listing_take_off_sale
+from marketplace.services.holds import order_hold_cancel_locked
+from marketplace.services.holds import order_hold_decide as order_hold_decide
 from marketplace.services.ledger import ledger_buyer_payment, ledger_cash_settlement, ledger_release
 from marketplace.services.listings import listing_can_manage
 from marketplace.services.notifications import moderators, notify
@@ -63,13 +69,14 @@ from marketplace.services.order_state import (
     listing_settle,
     lock_order,
     notify_parties,
+    order_cancel_record,
     order_create,
     order_transition,
     seller_deadline,
     send_after_commit,
 )
 from marketplace.services.photos import clean_image
-from marketplace.signals import dispute_resolved, order_cancelled, order_completed, shipment_late
+from marketplace.signals import dispute_resolved, order_completed, shipment_late
 
 logger = logging.getLogger(__name__)
 
@@ -393,20 +400,8 @@ def listing_transition_reserved(*, listing: Listing, buyer: User) -> None:
 def order_cancel_locked(*, order: Order, actor: User | None, by: str, at_fault: str, reason: str) -> Order:
     """Cancel `order` (locked by the caller): release the listing, give the money back
     after commit, tell both parties and the credit system."""
-    now = timezone.now()
-    order_transition(order=order, to_status=OrderStatus.CANCELLED, actor=actor, reason=reason)
-    order.cancelled_at = now
-    order.cancelled_by = by
-    order.at_fault = at_fault
-    order.cancel_reason = reason[:2000]
-    order.payment_due_at = order.seller_due_at = order.confirm_due_at = None
-    order.save()
+    order_cancel_record(order=order, actor=actor, by=by, at_fault=at_fault, reason=reason)
     listing_settle(order=order, to_status=ListingStatus.PUBLISHED, actor=actor, reason=f"order {order.pk} cancelled")
-    if order.is_card and Payment.objects.filter(order=order, provider=PaymentProvider.STRIPE).exists():
-        from marketplace.tasks import payment_void_task
-
-        order_id = order.pk
-        transaction.on_commit(lambda: payment_void_task.delay(order_id=order_id))
     notify_parties(
         order,
         kind="order_cancelled",
@@ -422,14 +417,23 @@ def order_cancel_locked(*, order: Order, actor: User | None, by: str, at_fault: 
         ),
         params={"reason": reason},
     )
-    send_after_commit(order_cancelled, order_id=order.pk, at_fault_party=at_fault)
     return order
 
 
 @transaction.atomic
 def order_cancel(*, actor: User, order_id: int, reason: str = "") -> Order:
-    """The buyer or the seller cancels before the item is shipped or handed over."""
+    """The buyer or the seller cancels before the item is shipped or handed over. An
+    order on hold is cancelled by its buyer (or a moderator) only, with a full refund and
+    nobody at fault."""
     order, party = _locked_for(actor, order_id)
+    if order.status == OrderStatus.ON_HOLD:
+        _require(
+            party,
+            Party.BUYER,
+            Party.MODERATOR,
+            message=_("The order is on hold: the buyer may cancel it, or a moderator decides."),
+        )
+        return order_hold_cancel_locked(order=order, actor=actor, by=party, note=(reason or "").strip()[:500])
     if order.status not in BEFORE_HANDOVER:
         raise _wrong_status(
             order,
@@ -1250,6 +1254,12 @@ def order_available_actions(order: Order, party: str, now: dt.datetime | None = 
             actions.append("handover")
         if status == OrderStatus.RETURN_REQUESTED and order.return_tracking:
             actions.append("return_receive")
-    if status in BEFORE_HANDOVER and party in (Party.BUYER, Party.SELLER, Party.MODERATOR):
+    # A held order waits for its buyer or a moderator; the seller can do nothing with it.
+    cancellers = (
+        {Party.BUYER, Party.MODERATOR}
+        if status == OrderStatus.ON_HOLD
+        else {Party.BUYER, Party.SELLER, Party.MODERATOR}
+    )
+    if status in BEFORE_HANDOVER and party in cancellers:
         actions.append("cancel")
     return actions

@@ -236,6 +236,12 @@ def _reserve_payment(*, buyer: User, order_id: int) -> Payment:
             raise PermissionDenied(_("Only the buyer pays for an order."))
         if not order.is_card:
             raise Conflict(_("This order is paid in cash at hand-over."), code="order_paid_in_cash")
+        if order.status == OrderStatus.ON_HOLD:
+            # No new money is held for an item that may not be sold (marketplace.services.holds).
+            raise Conflict(
+                _("This order is on hold: it cannot be paid unless a moderator lets it continue."),
+                code="order_on_hold",
+            )
         payment = live_card_payment(order.pk)
         if order.status != OrderStatus.PENDING_PAYMENT and payment is None:
             raise Conflict(_("This order is not waiting for a payment."), code="order_not_payable")
