@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from grading.models import Appraisal, AppraisalRequest, AppraisalRequestStatus, AppraiserCredential
+from grading.models import COUNTED_REVIEW, Appraisal, AppraisalRequest, AppraisalRequestStatus, AppraiserCredential
 from grading.services import (
     appraisal_claim,
     appraisal_request_create,
@@ -145,6 +145,12 @@ DEMO_GRADES: tuple[DemoGrade, ...] = (
         {**_MOBILE, "battery_health": 86, "body_marks": "visible", "screen_scratches": "light"},
         certified=True,
     ),
+    # Graded, waiting only for the erasure certificate the shipped sample log gives it.
+    DemoGrade(
+        "ThinkPad T480 i5 旧笔记本 硬盘自备",
+        {**_MOBILE, "battery_health": 78, "body_marks": "visible", "screen_scratches": "light"},
+        certified=True,
+    ),
 )
 # Left for the appraiser: the iPhone (the browser test claims it) and the Ford that waits
 # for an appraiser to come and inspect it.
@@ -221,9 +227,9 @@ def seed_grades(listings: Mapping[str, Listing]) -> tuple[int, int]:
     """Grade every demo listing that has no current grade yet; returns (self, certified) new."""
     appraiser = User.objects.get(email=APPRAISER_EMAIL)
     graded = set(
-        Appraisal.objects.filter(listing__in=listings.values(), superseded_at__isnull=True).values_list(
-            "listing_id", flat=True
-        )
+        Appraisal.objects.filter(
+            listing__in=listings.values(), superseded_at__isnull=True, review_status__in=COUNTED_REVIEW
+        ).values_list("listing_id", flat=True)
     )
     made_self = made_certified = 0
     for spec in DEMO_GRADES:

@@ -161,6 +161,20 @@ def demo_listings() -> tuple[DemoListing, ...]:
         ),
         DemoListing(
             Category.ELECTRONICS,
+            "ThinkPad T480 i5 旧笔记本 硬盘自备",
+            "ThinkPad T480",
+            1100,
+            "办公用旧机，屏幕有轻微划痕。原硬盘已换成小容量测试盘，送去做数据清除，证书出来后上架。",
+            {
+                "device_type": "laptop",
+                "brand": "Lenovo 联想",
+                "model_name": "ThinkPad T480",
+                "serial_number": "PF1T480Q",
+            },
+            target=PENDING_ERASURE,
+        ),
+        DemoListing(
+            Category.ELECTRONICS,
             "Kindle Paperwhite 4 8GB 墨黑",
             "Kindle Paperwhite 4",
             380,

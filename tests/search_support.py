@@ -22,8 +22,9 @@ from tests.integration.test_erasure import make_technician
 from tests.integration.test_grading import make_appraiser
 from tests.listings import ATTRIBUTES, add_photos
 from tests.unit.test_grading_rules import BOOK, GOOD_PHONE
-from tests.wipe import phone_payload
+from tests.wipe import TEST_SALT, clear_phone_payload
 from wipe_cert.keys import public_b64
+from wipe_cert.payload import commit_identifiers
 from wipe_cert.services import certificate_bind, certificate_upload_signed, provider_key_register
 from wipe_cert.signing import sign
 
@@ -107,17 +108,18 @@ def erasure_certificate(listing: Listing) -> None:
         valid_to=now + dt.timedelta(days=30),
     )
     erased = now + dt.timedelta(seconds=1)
-    payload = phone_payload(
+    draft = clear_phone_payload(
         certificate_id=str(uuid.uuid4()),
         issued_at=(erased + dt.timedelta(seconds=1)).isoformat(),
         provider={"name": provider.name, "uscc": provider.uscc, "key_id": key_id},
     )
-    payload["device"]["imeis"] = [listing.electronics.imei]
-    payload["media"][0] |= {"started_at": now.isoformat(), "ended_at": erased.isoformat()}
+    draft["device"]["imeis"] = [listing.electronics.imei]
+    draft["media"][0] |= {"started_at": now.isoformat(), "ended_at": erased.isoformat()}
+    payload, opening = commit_identifiers(draft, TEST_SALT)
     certificate = certificate_upload_signed(
         actor=technician,
         provider_id=provider.pk,
-        envelope={"payload": payload, "key_id": key_id, "signature": sign(private, payload)},
+        envelope={"payload": payload, "key_id": key_id, "signature": sign(private, payload), "opening": opening},
     )
     assert certificate.status == "accepted", certificate.acceptance
     seller = listing.seller_user

@@ -29,7 +29,7 @@ from wagtail.admin.widgets.button import Button, HeaderButton, ListingButton
 from marketplace.errors import DomainError
 from marketplace.models import Organisation, OrganisationKind, User
 from wipe_cert.models import CertificateStatus, ErasureCertificate, LogEntry, SigningKey, TechnicianCredential
-from wipe_cert.presentation import device_display, format_value, medium_rows
+from wipe_cert.presentation import device_display, format_value, medium_rows, plain_payload
 from wipe_cert.selectors import certificate_get
 from wipe_cert.services import (
     certificate_review,
@@ -323,11 +323,11 @@ class CertificateInspectView(InspectView):
         return "; ".join(f"{reason['message']} ({reason['code']})" for reason in reasons) or "—"
 
     def get_payload_display_value(self) -> str:
-        device = device_display(self.object.payload.get("device") or {}, full=True)
+        device = device_display(plain_payload(self.object).get("device") or {}, full=True)
         media = [
             f"{row.get('type')}: {row['technique_label']} · {row.get('method_name') or ''} · "
             f"{format_value('verification', row.get('verification') or {})}"
-            for row in medium_rows(self.object.payload.get("media") or [], full=True)
+            for row in medium_rows(plain_payload(self.object).get("media") or [], full=True)
         ]
         return " | ".join(
             [
@@ -338,7 +338,7 @@ class CertificateInspectView(InspectView):
 
 
 def _certificate_summary(certificate: ErasureCertificate) -> list[tuple[Any, Any]]:
-    device = device_display(certificate.payload.get("device") or {}, full=True)
+    device = device_display(plain_payload(certificate).get("device") or {}, full=True)
     rows: list[tuple[Any, Any]] = [
         (_("Certificate"), certificate.pk),
         (_("Provider"), f"{certificate.provider.name} ({certificate.provider.uscc})"),
@@ -712,11 +712,14 @@ class LogEntryIndexView(IndexView):
     def columns(self) -> list[Column]:
         return [
             Column("index", label=_("Index"), sort_key="index"),
+            Column("kind", label=_("Entry"), accessor="get_kind_display"),
             TitleColumn(
-                "certificate",
-                label=_("Certificate"),
-                accessor=lambda entry: str(entry.certificate_id),
-                get_url=lambda entry: reverse("erasure_verify", args=(entry.certificate_id,)),
+                "subject",
+                label=_("Certificate or key"),
+                accessor=lambda entry: str(entry.certificate_id or entry.subject),
+                get_url=lambda entry: (
+                    reverse("erasure_verify", args=(entry.certificate_id,)) if entry.certificate_id else None
+                ),
             ),
             Column("leaf_hash", label=_("Leaf hash")),
             DateColumn("created_at", label=_("Logged at"), sort_key="created_at"),

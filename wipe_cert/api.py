@@ -29,10 +29,12 @@ from wipe_cert.presentation import (
     display_status,
     media_display,
     missing_fields,
+    plain_payload,
     read_values,
 )
 from wipe_cert.selectors import certificate_get
 from wipe_cert.services import (
+    certificate_anchors,
     certificate_bind,
     certificate_bundle,
     certificate_can_see_identifiers,
@@ -42,14 +44,17 @@ from wipe_cert.services import (
     certificate_revoke,
     certificate_sign,
     certificate_upload_signed,
+    keys_document,
     public_status,
+    revocation_text,
+    signing_key_revoke,
 )
-from wipe_cert.signing import verify_bundle
+from wipe_cert.signing import key_fingerprint, verify_bundle
 
 router = Router(tags=["erasure certificates"])
 
 # Who may download the signed bundle (payload with full identifiers) for offline checks.
-BUNDLE_AVAILABLE_TO = "provider, seller, staff"
+BUNDLE_AVAILABLE_TO = "everyone; the opening of the identifiers: provider, seller, buyer of a completed order, staff"
 
 
 # --- Input ------------------------------------------------------------------------
@@ -108,7 +113,14 @@ class UploadIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     provider_id: StrictInt
-    payload: dict[str, Any] = Field(description="The certificate payload exactly as signed.")
+    payload: dict[str, Any] = Field(
+        description="The certificate payload exactly as signed (schema xunhuan.erasure-certificate/2: identifiers "
+        "as salted commitments)."
+    )
+    opening: dict[str, Any] = Field(
+        description='The commitments\' opening: {"salt": hex (≥16 bytes), "device": {"serial", "imeis", "meid"}, '
+        '"media": [{"serial"}]}. Kept private by the platform.'
+    )
     key_id: StrictStr = Field(description="The provider's registered key that signed it.")
     signature: StrictStr = Field(description="Ed25519 over the RFC 8785 canonical payload, base64.")
 
@@ -158,6 +170,9 @@ class CertificateOut(Schema):
     accepted_at: dt.datetime | None
     revoked_at: dt.datetime | None
     revocation_reason: str
+    revocation: str = Field(
+        description="Why the certificate no longer counts, in the reader's language; empty if valid."
+    )
     payload_sha256: str | None = Field(description="SHA-256 of the RFC 8785 canonical payload (the fingerprint).")
     acceptance: dict[str, Any] | None = Field(description="outcome (pass/review/fail) and reasons with stable codes.")
     identifiers_masked: bool
@@ -193,7 +208,8 @@ class VerificationOut(Schema):
     keys: dict[str, Any]
     log: dict[str, Any] | None = Field(description="Log index, leaf hash, inclusion proof and signed checkpoint.")
     bundle: dict[str, Any] | None = Field(
-        description="The complete signed bundle for `python -m wipe_cert.verify`; provider, seller and staff only."
+        description="The complete signed bundle for `python -m wipe_cert.verify` (identifiers as salted commitments); "
+        "with its `opening` for the provider, the seller, the buyer of a completed order and staff."
     )
     bundle_available_to: str
 
@@ -210,7 +226,8 @@ def urls_of(certificate: ErasureCertificate) -> dict[str, str]:
 
 
 def certificate_json(certificate: ErasureCertificate, *, full: bool) -> dict[str, Any]:
-    payload = certificate.payload or {}
+    signed = certificate.payload or {}
+    payload = plain_payload(certificate)
     is_draft = certificate.status == CertificateStatus.DRAFT
     return {
         "id": certificate.pk,
@@ -234,6 +251,7 @@ def certificate_json(certificate: ErasureCertificate, *, full: bool) -> dict[str
         "accepted_at": certificate.accepted_at,
         "revoked_at": certificate.revoked_at,
         "revocation_reason": certificate.revocation_reason,
+        "revocation": revocation_text(certificate),
         "payload_sha256": certificate.payload_sha256 or None,
         "acceptance": certificate.acceptance or None,
         "identifiers_masked": not full,
@@ -244,7 +262,7 @@ def certificate_json(certificate: ErasureCertificate, *, full: bool) -> dict[str
             if full and is_draft and certificate.imported.get("read_fields") is not None
             else None
         ),
-        "payload": payload if full else None,
+        "payload": signed if full else None,
         "urls": urls_of(certificate),
     }
 
@@ -392,7 +410,12 @@ def certificate_upload_endpoint(request: HttpRequest, payload: UploadIn) -> Stat
     certificate = certificate_upload_signed(
         actor=request_user(request),
         provider_id=payload.provider_id,
-        envelope={"payload": payload.payload, "key_id": payload.key_id, "signature": payload.signature},
+        envelope={
+            "payload": payload.payload,
+            "key_id": payload.key_id,
+            "signature": payload.signature,
+            "opening": payload.opening,
+        },
     )
     return Status(201, certificate_json(_reloaded(certificate), full=True))
 
@@ -457,7 +480,7 @@ def certificate_bind_endpoint(request: HttpRequest, listing_id: int, payload: Bi
 
 
 def _display(certificate: ErasureCertificate) -> dict[str, Any]:
-    payload = certificate.payload
+    payload = plain_payload(certificate)
     provider = payload.get("provider") or {}
     return {
         "provider": {"name": provider.get("name", ""), "uscc": provider.get("uscc", "")},
@@ -487,6 +510,7 @@ def _display(certificate: ErasureCertificate) -> dict[str, Any]:
         "overall_result": payload.get("overall_result"),
         "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None,
         "revocation_reason": certificate.revocation_reason or None,
+        "revocation": revocation_text(certificate) or None,
     }
 
 
@@ -500,20 +524,18 @@ def certificate_verification(request: HttpRequest, certificate_id: uuid.UUID) ->
     signatures, the keys, the log entry with its inclusion proof and signed checkpoint, and
     the platform's own verification of the whole bundle.
 
-    Privacy: the signed payload holds the device's full serial number and IMEIs, and the
-    signature covers exactly those bytes, so it cannot be masked without breaking the
-    signature. The complete bundle (`bundle`, for `python -m wipe_cert.verify`) therefore
-    goes only to the provider, the bound listing's seller and staff. Everyone else still
-    gets enough to check the log independently: the log leaf is built from the
-    certificate id, `payload_sha256`, the provider signature and the countersignature's
-    `accepted_at`, all given here, so the inclusion proof, the checkpoint signature and
-    the countersignature verify without the payload."""
+    Privacy: the signed payload holds the device's serial numbers and IMEIs only as
+    salted commitments (HMAC-SHA256 under a secret 256-bit salt per certificate) with
+    their last four characters, so the bundle is public and nothing in it lets anyone
+    search for an identifier. The provider, the seller, the buyer of a completed order and
+    staff also get `bundle.opening` (salt and identifiers in clear) to check the device in
+    hand: `python -m wipe_cert.verify bundle.json --keys erasure-keys.json --identifier imei=…`."""
     user = request_user(request)
     certificate, full = _visible(user, certificate_id)
     if certificate.status == CertificateStatus.DRAFT:
         raise NotFound(_("This certificate has not been signed yet."), code="not_signed")
-    bundle = certificate_bundle(certificate)
-    check = verify_bundle(bundle)
+    bundle = certificate_bundle(certificate, with_opening=full)
+    check = verify_bundle(bundle, certificate_anchors(certificate))
     return {
         "certificate_id": certificate.pk,
         "status": display_status(certificate, check),
@@ -524,6 +546,54 @@ def certificate_verification(request: HttpRequest, certificate_id: uuid.UUID) ->
         "platform_countersignature": bundle.get("platform_countersignature"),
         "keys": bundle["keys"],
         "log": bundle.get("log"),
-        "bundle": bundle if full else None,
+        "bundle": bundle,
         "bundle_available_to": BUNDLE_AVAILABLE_TO,
+    }
+
+
+# --- Keys --------------------------------------------------------------------------
+
+
+class KeyRevokeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: StrictStr = Field(min_length=1, max_length=300)
+
+
+class KeyOut(Schema):
+    key_id: str
+    public_key: str
+    fingerprint: str
+    valid_from: str
+    valid_to: str
+    revoked_at: str | None
+    owner: str
+    owner_uscc: str | None
+    alg: str
+
+
+@router.get("/erasure-keys", response={200: dict[str, Any]}, auth=PUBLIC_READ_AUTH)
+def erasure_keys_endpoint(request: HttpRequest) -> dict[str, Any]:
+    """The keys document (also at /.well-known/erasure-keys.json): the trust anchor for
+    `python -m wipe_cert.verify --keys`. Platform keys with fingerprints, every
+    platform-signed registration and revocation statement, the latest signed checkpoint."""
+    return keys_document()
+
+
+@router.post("/erasure-keys/{key_id}/revoke", response={200: KeyOut, **CERTIFICATE_ERRORS})
+def erasure_key_revoke_endpoint(request: HttpRequest, key_id: str, payload: KeyRevokeIn) -> dict[str, Any]:
+    """Staff (or the provider's owner) revoke a provider key. Every certificate it signed
+    is revoked at once: listings leave sale and search, unshipped orders are held for a
+    moderator, sellers and buyers are told; the revocation enters the transparency log."""
+    key = signing_key_revoke(actor=request_user(request), key_id=key_id, reason=payload.reason)
+    return {
+        "key_id": key.key_id,
+        "public_key": key.public_key,
+        "fingerprint": key_fingerprint(key.public_key),
+        "valid_from": key.valid_from.isoformat(),
+        "valid_to": key.valid_to.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "owner": key.organisation.name if key.organisation else "platform",
+        "owner_uscc": key.organisation.uscc if key.organisation else None,
+        "alg": "Ed25519",
     }

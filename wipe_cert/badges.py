@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from marketplace.extensions import Badge, Panel
 from marketplace.models import Listing
 from wipe_cert.models import CertificateStatus
-from wipe_cert.presentation import STATUS_LABELS, device_display
-from wipe_cert.services import certificates_for_listings, public_status
+from wipe_cert.presentation import STATUS_LABELS, device_display, plain_payload
+from wipe_cert.services import certificates_for_listings, public_status, revocation_text
 
 
 def erasure_badges(listings: Sequence[Listing]) -> dict[int, list[Badge]]:
@@ -54,7 +54,10 @@ def erasure_panel(listing: Listing, user: Any, where: str) -> Panel | None:
             "certificate": certificate,
             "status": status,
             "status_label": STATUS_LABELS.get(status, status),
-            "device": device_display((certificate.payload.get("device") or {}) if certificate else {}, full=False),
+            "revocation": revocation_text(certificate) if certificate is not None else "",
+            "device": device_display(
+                (plain_payload(certificate).get("device") or {}) if certificate else {}, full=False
+            ),
             "bind_url": reverse("erasure_bind", args=(listing.pk,)),
         },
     )

@@ -19,6 +19,15 @@ from typing import Any
 class ReportUnreadable(ValueError):
     """The file is not a report of the format claimed, or says nothing usable."""
 
+    code = "report_unreadable"
+
+
+class ReportIncomplete(ReportUnreadable):
+    """The report stops before the tool's completion summary (truncated, interrupted or
+    still running): it proves nothing, so nothing is imported."""
+
+    code = "report_incomplete"
+
 
 @dataclass
 class ImportedReport:

@@ -109,10 +109,16 @@ class ErasureCertificate(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     revocation_reason = models.CharField(max_length=500, blank=True)
+    # Why it was revoked: the certificate itself, or the provider key that signed it.
+    revoked_with_key = models.BooleanField(default=False)
     superseded_by = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Keyed hashes (HMAC-SHA256 with a platform secret) of the device's serial/IMEIs/MEID,
     # so identifiers can be compared without showing them.
     identifier_hashes = models.JSONField(default=list, blank=True)
+    # The secret salt and the identifiers in clear behind the payload's commitments
+    # (wipe_cert.payload.commit_identifiers). Never public: only the provider, the seller,
+    # the buyer of a completed order and staff see it.
+    identifier_opening = models.JSONField(default=dict, blank=True, editable=False)
     listing = models.ForeignKey(
         Listing, on_delete=models.PROTECT, null=True, blank=True, related_name="erasure_certificates"
     )
@@ -147,12 +153,25 @@ class ErasureCertificate(models.Model):
         raise PermissionError("Erasure certificates are kept for at least three years and never deleted.")
 
 
+class LogEntryKind(models.TextChoices):
+    CERTIFICATE = "certificate", _("Certificate accepted")
+    KEY_REGISTERED = "key_registered", _("Provider key registered")
+    KEY_REVOKED = "key_revoked", _("Provider key revoked")
+    CERTIFICATE_REVOKED = "certificate_revoked", _("Certificate revoked")
+
+
 class LogEntry(models.Model):
-    """One leaf of the transparency log. The database refuses UPDATE and DELETE on this
-    table (triggers created by the migration)."""
+    """One leaf of the transparency log: an accepted certificate, or a platform-signed
+    statement registering or revoking a provider key or revoking a certificate. The
+    database refuses UPDATE and DELETE on this table (triggers created by the migration)."""
 
     index = models.PositiveBigIntegerField(primary_key=True)
-    certificate = models.OneToOneField(ErasureCertificate, on_delete=models.PROTECT, related_name="log_entry")
+    kind = models.CharField(max_length=30, choices=LogEntryKind.choices, default=LogEntryKind.CERTIFICATE)
+    # The key id or certificate id a statement is about.
+    subject = models.CharField(max_length=64, blank=True, db_index=True)
+    certificate = models.OneToOneField(
+        ErasureCertificate, on_delete=models.PROTECT, related_name="log_entry", null=True, blank=True
+    )
     leaf = models.JSONField()
     leaf_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -27,7 +27,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from reportlab.platypus.flowables import Flowable
 
 from wipe_cert.models import ErasureCertificate
-from wipe_cert.presentation import MASK, STATUS_LABELS, device_display, medium_rows, parse_time
+from wipe_cert.presentation import MASK, STATUS_LABELS, device_display, medium_rows, parse_time, plain_payload
+from wipe_cert.services import revocation_text
 
 CJK_FONT = "STSong-Light"
 LATIN_FONT = "Helvetica"
@@ -92,7 +93,7 @@ def certificate_pdf(certificate: ErasureCertificate, *, status: str, verify_url:
     wipe_cert.presentation.display_status)."""
     _register_fonts()
     styles = _styles()
-    payload = certificate.payload
+    payload = plain_payload(certificate)
     provider = payload.get("provider") or {}
     technician = payload.get("technician") or {}
     device = device_display(payload.get("device") or {}, full=False)
@@ -119,6 +120,7 @@ def certificate_pdf(certificate: ErasureCertificate, *, status: str, verify_url:
                         styles["status"],
                     ),
                     _p(_("Certificate %(id)s") % {"id": certificate.pk}, styles["small"]),
+                    *([_p(revocation, styles["body"])] if (revocation := revocation_text(certificate)) else []),
                 ],
                 QRCode(qr_png(verify_url), QR_SIZE),
             ]

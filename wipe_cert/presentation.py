@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from wipe_cert.models import ErasureCertificate
-from wipe_cert.payload import MEDIUM
+from wipe_cert.payload import MEDIUM, open_identifiers
 from wipe_cert.services import public_status
 from wipe_cert.signing import BundleCheck
 
@@ -70,6 +70,13 @@ LOCK_LABELS: dict[str, Any] = {
     "sim_removed": _("SIM removed"),
     "esim_erased": _("eSIM erased"),
 }
+
+
+def plain_payload(certificate: ErasureCertificate) -> dict[str, Any]:
+    """The payload with identifiers in clear (from the certificate's opening), for display
+    code that then shows them in full or masked as the reader may see them. The signed
+    payload itself carries only salted commitments."""
+    return open_identifiers(certificate.payload or {}, certificate.identifier_opening or None)
 
 
 def mask_identifier(value: str | None) -> str:

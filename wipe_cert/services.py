@@ -13,16 +13,27 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from marketplace.models import Listing, ListingStatus, Membership, Organisation, OrganisationKind, Role, User
+from marketplace.models import (
+    Listing,
+    ListingStatus,
+    Membership,
+    Order,
+    OrderStatus,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
 from marketplace.models.listings import LIVE_STATUSES
 from marketplace.services.accounts import user_act_as
-from marketplace.services.lifecycle import listing_transition
 from marketplace.services.listings import listing_can_manage
 from marketplace.services.notifications import moderators, notify
 from marketplace.signals import erasure_certificate_revoked, listing_changed
@@ -44,17 +55,34 @@ from wipe_cert.models import (
     ErasureCertificate,
     LogCheckpoint,
     LogEntry,
+    LogEntryKind,
     SigningKey,
     TechnicianCredential,
 )
-from wipe_cert.payload import SCHEMA_VERSION, PayloadInvalid, fingerprint, validate_payload
+from wipe_cert.payload import (
+    LEGACY_SCHEMA_VERSION,
+    SCHEMA_VERSION,
+    PayloadInvalid,
+    commit_identifiers,
+    fingerprint,
+    opening_problems,
+    validate_payload,
+)
 from wipe_cert.signing import (
     BUNDLE_FORMAT,
+    CERTIFICATE_REVOKED,
+    KEY_REGISTERED,
+    KEY_REVOKED,
+    KEYS_FORMAT,
+    LOG_ID,
     BundleCheck,
+    TrustAnchors,
     checkpoint_body,
+    key_fingerprint,
     leaf_hash_of,
     log_leaf,
     sign,
+    signed_statement,
     unb64,
     verify_bundle,
     verify_signature,
@@ -76,6 +104,7 @@ def identifier_hash(kind: str, value: str) -> str:
 
 
 def _device_identifiers(device: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """Identifiers in clear (a draft's or an opening's device), normalised for comparison."""
     found = set()
     if device.get("serial"):
         found.add(("serial", normalise_serial(str(device["serial"]))))
@@ -87,6 +116,7 @@ def _device_identifiers(device: Mapping[str, Any]) -> set[tuple[str, str]]:
 
 
 def payload_identifier_hashes(payload: Mapping[str, Any]) -> list[str]:
+    """Keyed hashes of a device given in clear (a draft payload or an opening)."""
     return sorted(identifier_hash(kind, value) for kind, value in _device_identifiers(payload.get("device") or {}))
 
 
@@ -148,12 +178,18 @@ def _provider_manager(user: User, provider: Organisation) -> bool:
 
 
 def certificate_can_see_identifiers(*, user: User, certificate: ErasureCertificate) -> bool:
-    """Full identifiers: only the provider, the seller and staff."""
+    """Full identifiers and the opening of their commitments: the provider, the seller,
+    the buyer of a completed order and staff."""
     if not user.is_authenticated:
         return False
     if user.is_staff or _provider_manager(user, certificate.provider):
         return True
-    return certificate.listing is not None and listing_can_manage(user=user, listing=certificate.listing)
+    if certificate.listing is None:
+        return False
+    if listing_can_manage(user=user, listing=certificate.listing):
+        return True
+    # The buyer of a completed order has the device in hand and may check it.
+    return Order.objects.filter(listing=certificate.listing, buyer=user, status=OrderStatus.COMPLETED).exists()
 
 
 # --- keys -----------------------------------------------------------------------------------
@@ -169,7 +205,7 @@ def provider_key_create(*, actor: User, provider_id: int, valid_days: int = 365)
 
     private = Ed25519PrivateKey.generate()
     now = timezone.now()
-    return SigningKey.objects.create(
+    key = SigningKey.objects.create(
         key_id=new_key_id("provider"),
         organisation=provider,
         public_key=public_b64(private),
@@ -177,6 +213,8 @@ def provider_key_create(*, actor: User, provider_id: int, valid_days: int = 365)
         valid_from=now - dt.timedelta(minutes=1),
         valid_to=now + dt.timedelta(days=valid_days),
     )
+    key_registration_entry(key)
+    return key
 
 
 @transaction.atomic
@@ -196,14 +234,22 @@ def provider_key_register(
         raise ValidationFailed(_("A key must be valid for some time."))
     if SigningKey.objects.filter(key_id=key_id).exists():
         raise Conflict(_("That key id is already registered."), code="key_id_taken")
-    return SigningKey.objects.create(
+    key = SigningKey.objects.create(
         key_id=key_id, organisation=provider, public_key=public_key, valid_from=valid_from, valid_to=valid_to
     )
+    key_registration_entry(key)
+    return key
 
 
 @transaction.atomic
 def signing_key_revoke(*, actor: User, key_id: str, reason: str) -> SigningKey:
-    key = SigningKey.objects.select_for_update().filter(key_id=key_id).first()
+    """Revoke a provider's key: a platform-signed revocation goes into the transparency
+    log, and every certificate the key signed is revoked at once — its listing leaves
+    sale and search, unshipped orders on it are held for a moderator, everyone concerned
+    is told. The admin and the API both call this."""
+    key = (
+        SigningKey.objects.select_for_update(of=("self",)).select_related("organisation").filter(key_id=key_id).first()
+    )
     if key is None:
         raise NotFound(_("No such key."))
     owner = (
@@ -212,13 +258,68 @@ def signing_key_revoke(*, actor: User, key_id: str, reason: str) -> SigningKey:
     )
     if not (actor.is_staff or owner):
         raise PermissionDenied(_("Only the provider's owner or staff can revoke its keys."))
+    if key.is_platform:
+        raise Conflict(
+            _("Platform keys are rotated by the operators, not revoked here."), code="platform_key_not_revocable"
+        )
     if not reason.strip():
         raise ValidationFailed(_("Give the reason for revoking the key."))
-    if key.revoked_at is None:
-        key.revoked_at = timezone.now()
-        key.revocation_reason = reason.strip()
-        key.save(update_fields=["revoked_at", "revocation_reason"])
+    if key.revoked_at is not None:
+        return key
+    key.revoked_at = timezone.now()
+    key.revocation_reason = reason.strip()[:300]
+    key.save(update_fields=["revoked_at", "revocation_reason"])
+    key_registration_entry(key)
+    _log_statement(
+        LogEntryKind.KEY_REVOKED,
+        key.key_id,
+        {
+            "type": KEY_REVOKED,
+            "key_id": key.key_id,
+            "owner_uscc": key.organisation.uscc if key.organisation else "",
+            "revoked_at": key.revoked_at.isoformat(),
+            "reason": key.revocation_reason,
+        },
+    )
+    affected = (
+        ErasureCertificate.objects.select_for_update()
+        .filter(provider_key=key, status__in=[CertificateStatus.ACCEPTED, CertificateStatus.PENDING_REVIEW])
+        .order_by("pk")
+    )
+    for certificate in affected:
+        _revoke(
+            certificate,
+            actor=actor,
+            at=key.revoked_at,
+            reason=key.revocation_reason,
+            with_key=True,
+        )
     return key
+
+
+def key_registration_entry(key: SigningKey) -> LogEntry:
+    """The platform-signed statement registering a provider key in the transparency log;
+    written when the key is created or registered (and, for keys older than this record,
+    the first time a bundle needs it)."""
+    entry = LogEntry.objects.filter(kind=LogEntryKind.KEY_REGISTERED, subject=key.key_id).first()
+    if entry is not None:
+        return entry
+    organisation = key.organisation
+    return _log_statement(
+        LogEntryKind.KEY_REGISTERED,
+        key.key_id,
+        {
+            "type": KEY_REGISTERED,
+            "key_id": key.key_id,
+            "alg": "Ed25519",
+            "public_key": key.public_key,
+            "owner_name": organisation.name if organisation else "",
+            "owner_uscc": organisation.uscc if organisation else "",
+            "valid_from": key.valid_from.isoformat(),
+            "valid_to": key.valid_to.isoformat(),
+            "registered_at": timezone.now().isoformat(),
+        },
+    )
 
 
 def _active_provider_key(provider: Organisation) -> SigningKey:
@@ -262,6 +363,14 @@ def _draft_payload(
     return payload
 
 
+def _clean_serial(value: str) -> str:
+    """A serial as typed or read. One that is not printable text arrives from the
+    importers as "hex:" and its bytes, kept exactly; others are normalised as listings are."""
+    if value[:4].lower() == "hex:":
+        return "hex:" + value[4:].strip().lower()
+    return normalise_serial(value)
+
+
 def _clean_device(device: Mapping[str, Any]) -> dict[str, Any]:
     """Normalise identifiers the way listings store them, with field errors."""
     from django.core.exceptions import ValidationError
@@ -269,7 +378,7 @@ def _clean_device(device: Mapping[str, Any]) -> dict[str, Any]:
     clean = {k: v for k, v in dict(device).items() if v not in (None, "", [])}
     errors: dict[str, list[str]] = {}
     if clean.get("serial"):
-        clean["serial"] = normalise_serial(str(clean["serial"]))
+        clean["serial"] = _clean_serial(str(clean["serial"]))
     try:
         if clean.get("imeis"):
             clean["imeis"] = [normalise_imei(str(i)) for i in clean["imeis"]]
@@ -348,7 +457,7 @@ def certificate_import(
     except ReportUnreadable as exc:
         raise ValidationFailed(
             _("The file could not be read as %(format)s: %(why)s") % {"format": report_format, "why": exc},
-            code="report_unreadable",
+            code=exc.code,
             details={"fields": {"file": [str(exc)]}},
         ) from exc
     media = [dict(m) for m in report.media]
@@ -482,17 +591,19 @@ def certificate_sign(*, technician: User, certificate_id: Any) -> ErasureCertifi
     if certificate.status != CertificateStatus.DRAFT:
         raise Conflict(_("This certificate is already signed."), code="certificate_signed")
     key = _active_provider_key(certificate.provider)
-    payload = _final_payload(certificate, key, credential)
+    draft = _final_payload(certificate, key, credential)
+    payload, opening = commit_identifiers(draft)
     try:
         validate_payload(payload)
     except PayloadInvalid as exc:
         raise _invalid_payload(exc) from exc
     certificate.payload = payload
+    certificate.identifier_opening = opening
     certificate.payload_sha256 = fingerprint(payload)
     certificate.provider_key = key
     certificate.provider_signature = sign(private_key_of(key), payload)
     certificate.signed_at = timezone.now()
-    certificate.identifier_hashes = payload_identifier_hashes(payload)
+    certificate.identifier_hashes = payload_identifier_hashes(draft)
     certificate.status = CertificateStatus.PENDING_REVIEW  # placeholder until decided below
     certificate.save()
     _record_identifiers(certificate)
@@ -514,6 +625,32 @@ def certificate_upload_signed(*, actor: User, provider_id: int, envelope: Mappin
         validate_payload(payload)
     except PayloadInvalid as exc:
         raise _invalid_payload(exc) from exc
+    if payload["schema"] == LEGACY_SCHEMA_VERSION:
+        raise ValidationFailed(
+            _(
+                "Certificates with device identifiers in clear are no longer accepted: sign a %(schema)s payload "
+                "with salted commitments and send its opening."
+            )
+            % {"schema": SCHEMA_VERSION},
+            code="identifiers_in_clear",
+        )
+    opening = envelope.get("opening")
+    if not isinstance(opening, Mapping) or opening_problems(payload, opening):
+        raise ValidationFailed(
+            _("The opening (salt and identifiers) does not match the certificate's identifier commitments."),
+            code="opening_mismatch",
+            details={"problems": opening_problems(payload, opening) if isinstance(opening, Mapping) else []},
+        )
+    opening = {
+        "salt": str(opening["salt"]),
+        "device": _clean_device(dict(opening.get("device") or {})),
+        "media": list(opening.get("media") or []),
+    }
+    if opening_problems(payload, opening):
+        raise ValidationFailed(
+            _("Write the identifiers in the opening the way they were committed (normalised)."),
+            code="opening_mismatch",
+        )
     key = SigningKey.objects.filter(key_id=envelope.get("key_id"), organisation=provider).first()
     if key is None or payload["provider"]["key_id"] != key.key_id:
         raise ValidationFailed(_("The certificate names a key this provider has not registered."), code="unknown_key")
@@ -541,7 +678,8 @@ def certificate_upload_signed(*, actor: User, provider_id: int, envelope: Mappin
         provider_key=key,
         provider_signature=str(envelope["signature"]),
         signed_at=timezone.now(),
-        identifier_hashes=payload_identifier_hashes(payload),
+        identifier_opening=opening,
+        identifier_hashes=payload_identifier_hashes(opening),
         status=CertificateStatus.PENDING_REVIEW,
         source_format=payload["source_report"]["format"],
         source_sha256=payload["source_report"].get("sha256") or "",
@@ -557,9 +695,25 @@ def _record_identifiers(certificate: ErasureCertificate) -> None:
 
 
 def _decide_and_record(certificate: ErasureCertificate) -> ErasureCertificate:
+    # The credit policy table may send a low-tier technician's certificates to staff
+    # before they count (imported here to keep this change to this function).
+    from marketplace.credit.effects import requires_review
+    from marketplace.credit.models import CreditRole
+
     decision = decide(certificate.payload)
     certificate.acceptance = decision.as_dict()
-    if decision.outcome == Outcome.PASS:
+    held = decision.outcome == Outcome.PASS and requires_review(certificate.technician_id, CreditRole.TECHNICIAN)
+    if held:
+        certificate.acceptance["outcome"] = str(Outcome.REVIEW)
+        certificate.acceptance["reasons"].append(
+            {
+                "code": "technician_credit_review",
+                "outcome": str(Outcome.REVIEW),
+                "message": "the technician's credit tier requires staff review before their certificates count",
+                "medium": None,
+            }
+        )
+    if decision.outcome == Outcome.PASS and not held:
         certificate.save(update_fields=["acceptance", "updated_at"])
         return _accept(certificate)
     certificate.status = (
@@ -571,7 +725,12 @@ def _decide_and_record(certificate: ErasureCertificate) -> ErasureCertificate:
             users=moderators(),
             kind="certificate_review",
             subject=gettext_lazy("Erasure certificate to review"),
-            body=gettext_lazy("Certificate %(id)s reaches only NIST Clear on flash storage; approve or reject it."),
+            body=gettext_lazy(
+                "Certificate %(id)s passes the erasure rules, but its technician's credit tier requires staff "
+                "review before it counts; approve or reject it."
+            )
+            if held
+            else gettext_lazy("Certificate %(id)s reaches only NIST Clear on flash storage; approve or reject it."),
             params={"id": str(certificate.pk)},
             link="/cms-admin/",
         )
@@ -602,10 +761,9 @@ def _accept(certificate: ErasureCertificate, reviewer: User | None = None) -> Er
         provider_signature=certificate.provider_signature,
         accepted_at=counter["accepted_at"],
     )
-    last = LogEntry.objects.order_by("-index").values_list("index", flat=True).first()
-    LogEntry.objects.create(
-        index=0 if last is None else last + 1, certificate=certificate, leaf=leaf, leaf_hash=leaf_hash_of(leaf).hex()
-    )
+    if certificate.provider_key is not None:
+        key_registration_entry(certificate.provider_key)
+    _log_append(LogEntryKind.CERTIFICATE, str(certificate.pk), leaf, certificate=certificate)
     listing_id = certificate.imported.get("listing_id")
     if listing_id:
         # If it does not fit, the seller sees why when binding or publishing.
@@ -643,6 +801,52 @@ def _completed_at(payload: Mapping[str, Any]) -> dt.datetime | None:
     return max(dt.datetime.fromisoformat(e) for e in ends) if ends else None
 
 
+# A report's capacity may differ from the listed one by decimal/binary units (512 GB is
+# 476.8 GiB; a "512 GiB" drive is 549.8 GB) and by vendors' rounding: 10 % covers that,
+# and no real device is mistaken for one ten times its size.
+CAPACITY_TOLERANCE = 0.10
+
+
+def _model_key(value: str) -> str:
+    return "".join(ch for ch in value.casefold() if ch.isalnum())
+
+
+def device_mismatches(payload: Mapping[str, Any], listing: Listing) -> list[tuple[str, str]]:
+    """The device in the report must be the device in the listing: its model and its
+    storage capacity (within CAPACITY_TOLERANCE). Identifiers are compared separately."""
+    attributes = listing.attributes
+    problems: list[tuple[str, str]] = []
+    listed_model = _model_key(f"{getattr(attributes, 'model_name', '') or ''}")
+    reported_model = _model_key(str((payload.get("device") or {}).get("model") or ""))
+    if listed_model and reported_model and listed_model not in reported_model and reported_model not in listed_model:
+        problems.append(
+            (
+                "model_mismatch",
+                _("The certificate is for a %(reported)s, but the listing is for a %(listed)s.")
+                % {
+                    "reported": (payload.get("device") or {}).get("model"),
+                    "listed": getattr(attributes, "model_name", ""),
+                },
+            )
+        )
+    listed_gb = getattr(attributes, "storage_capacity_gb", None)
+    reported = sum(int(m.get("capacity_bytes") or 0) for m in payload.get("media") or [])
+    if listed_gb and reported:
+        listed = listed_gb * 1_000_000_000
+        if abs(reported - listed) > listed * CAPACITY_TOLERANCE:
+            problems.append(
+                (
+                    "capacity_mismatch",
+                    _(
+                        "The erased storage holds %(reported)s GB, but the listing says %(listed)s GB: the report is "
+                        "not of this device's storage."
+                    )
+                    % {"reported": f"{reported / 1_000_000_000:.3g}", "listed": listed_gb},
+                )
+            )
+    return problems
+
+
 def binding_problems(
     certificate: ErasureCertificate, listing: Listing, *, check_duplicates: bool = True
 ) -> list[tuple[str, str]]:
@@ -663,6 +867,7 @@ def binding_problems(
                 _("The certificate is for another device: its serial number/IMEI does not match this listing's."),
             )
         )
+    problems += device_mismatches(certificate.payload, listing)
     completed = _completed_at(certificate.payload)
     if completed is None or completed < listing.intake_at:
         problems.append(
@@ -725,8 +930,10 @@ def certificate_bind(*, actor: User, certificate_id: Any, listing_id: int) -> Er
 
 @transaction.atomic
 def certificate_revoke(*, actor: User, certificate_id: Any, reason: str) -> ErasureCertificate:
-    """Revoke a certificate (the provider found a fault, or staff did): the listing stops
-    being on sale until a new certificate is attached, and everyone concerned hears of it."""
+    """Revoke a certificate (the provider found a fault, or staff did): a platform-signed
+    revocation goes into the transparency log, the listing leaves sale and search until a
+    new certificate is attached, unshipped orders are held, and everyone concerned hears
+    of it."""
     certificate = ErasureCertificate.objects.select_for_update().filter(pk=certificate_id).first()
     if certificate is None:
         raise NotFound(_("No such certificate."))
@@ -738,50 +945,112 @@ def certificate_revoke(*, actor: User, certificate_id: Any, reason: str) -> Eras
         return certificate
     if certificate.status not in (CertificateStatus.ACCEPTED, CertificateStatus.PENDING_REVIEW):
         raise Conflict(_("Only a valid certificate can be revoked."), code="certificate_not_valid")
+    _revoke(certificate, actor=actor, at=timezone.now(), reason=reason.strip()[:500], with_key=False)
+    return certificate
+
+
+def _revoke(
+    certificate: ErasureCertificate, *, actor: User, at: dt.datetime, reason: str, with_key: bool
+) -> ErasureCertificate:
+    """One certificate stops vouching for its device, on every surface at once."""
     certificate.status = CertificateStatus.REVOKED
-    certificate.revoked_at = timezone.now()
+    certificate.revoked_at = at
     certificate.revoked_by = actor
-    certificate.revocation_reason = reason.strip()
+    certificate.revocation_reason = reason
+    certificate.revoked_with_key = with_key
     certificate.save()
+    if not with_key and hasattr(certificate, "log_entry"):
+        # A key revocation is one statement for all the key's certificates.
+        _log_statement(
+            LogEntryKind.CERTIFICATE_REVOKED,
+            str(certificate.pk),
+            {
+                "type": CERTIFICATE_REVOKED,
+                "certificate_id": str(certificate.pk),
+                "revoked_at": at.isoformat(),
+                "reason": reason,
+            },
+        )
     listing = certificate.listing
-    if listing is not None:
-        listing = Listing.objects.select_for_update(of=("self",)).get(pk=listing.pk)
-        if listing.status in (ListingStatus.PUBLISHED, ListingStatus.READY):
-            listing_transition(
-                listing=listing,
-                to_status=ListingStatus.PENDING_ERASURE,
-                actor=actor,
-                reason=f"erasure certificate {certificate.pk} revoked: {certificate.revocation_reason}",
-            )
+    held: list[int] = []
+    if listing is not None and listing.status in LIVE_STATUSES:
+        from marketplace.services.orders import listing_take_off_sale
+
+        why = revocation_text(certificate)
+        held = listing_take_off_sale(
+            listing_id=listing.pk, to_status=ListingStatus.PENDING_ERASURE, reason=why, actor=actor
+        )
+        listing.refresh_from_db()
         seller = listing.seller_user or listing.created_by
         notify(
             users=[seller],
             kind="certificate_revoked",
             subject=gettext_lazy("The erasure certificate of “%(title)s” was revoked"),
             body=gettext_lazy(
-                "The certificate was revoked (%(reason)s). The listing is off sale until the device is erased again "
-                "and a new certificate is attached."
+                "%(why)s The listing is off sale until the device is erased again and a new certificate is attached."
             ),
-            params={"title": listing.title, "reason": certificate.revocation_reason},
+            params={"title": listing.title, "why": why},
             link=f"/my/listings/{listing.pk}/",
         )
     ids = (str(certificate.pk), certificate.provider_id, listing.pk if listing else None)
     transaction.on_commit(
         lambda: certificate_revoked.send(
-            sender=ErasureCertificate, certificate_id=ids[0], provider_id=ids[1], listing_id=ids[2]
+            sender=ErasureCertificate, certificate_id=ids[0], provider_id=ids[1], listing_id=ids[2], held_orders=held
         )
     )
-    # The marketplace's own domain event, for the credit system (which never imports wipe_cert).
-    technician_id = certificate.technician_id
-    transaction.on_commit(
-        lambda: erasure_certificate_revoked.send(
-            sender=ErasureCertificate, certificate_id=ids[0], provider_id=ids[1], technician_id=technician_id
+    if not with_key:
+        # The marketplace's own domain event, for the credit system (which never imports
+        # wipe_cert). A compromised provider key is not the technician's fault.
+        technician_id = certificate.technician_id
+        transaction.on_commit(
+            lambda: erasure_certificate_revoked.send(
+                sender=ErasureCertificate, certificate_id=ids[0], provider_id=ids[1], technician_id=technician_id
+            )
         )
-    )
     return certificate
 
 
+def revocation_text(certificate: ErasureCertificate) -> str:
+    """Why a revoked certificate no longer counts, in the reader's language."""
+    if certificate.status != CertificateStatus.REVOKED or certificate.revoked_at is None:
+        return ""
+    when = date_format(timezone.localtime(certificate.revoked_at), "DATE_FORMAT")
+    if certificate.revoked_with_key:
+        return _("The provider's signing key was revoked on %(date)s (%(reason)s).") % {
+            "date": when,
+            "reason": certificate.revocation_reason,
+        }
+    return _("The certificate was revoked on %(date)s because: %(reason)s") % {
+        "date": when,
+        "reason": certificate.revocation_reason,
+    }
+
+
 # --- the log ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _log_append(
+    kind: str, subject: str, leaf: Mapping[str, Any], *, certificate: ErasureCertificate | None = None
+) -> LogEntry:
+    """Append one leaf. The platform key row is the log's lock, so indices never collide."""
+    key = platform_key()
+    SigningKey.objects.select_for_update().filter(pk=key.pk).first()
+    last = LogEntry.objects.order_by("-index").values_list("index", flat=True).first()
+    return LogEntry.objects.create(
+        index=0 if last is None else last + 1,
+        kind=kind,
+        subject=subject,
+        certificate=certificate,
+        leaf=dict(leaf),
+        leaf_hash=leaf_hash_of(leaf).hex(),
+    )
+
+
+def _log_statement(kind: str, subject: str, statement: Mapping[str, Any]) -> LogEntry:
+    """A statement signed by the platform key, appended to the log."""
+    key = platform_key()
+    return _log_append(kind, subject, signed_statement(private_key_of(key), key.key_id, statement))
 
 
 def _leaf_hashes(upto: int | None = None) -> list[bytes]:
@@ -826,6 +1095,7 @@ def _key_info(key: SigningKey | None) -> dict[str, Any]:
     return {
         "key_id": key.key_id,
         "public_key": key.public_key,
+        "fingerprint": key_fingerprint(key.public_key),
         "valid_from": key.valid_from.isoformat(),
         "valid_to": key.valid_to.isoformat(),
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
@@ -840,18 +1110,29 @@ def public_status(certificate: ErasureCertificate) -> str:
     }.get(CertificateStatus(certificate.status), str(certificate.status))
 
 
-def certificate_bundle(certificate: ErasureCertificate) -> dict[str, Any]:
-    """Everything needed to verify the certificate offline."""
+def _statements(kind: str, subjects: Sequence[str]) -> list[dict[str, Any]]:
+    return [
+        dict(leaf) for leaf in LogEntry.objects.filter(kind=kind, subject__in=subjects).values_list("leaf", flat=True)
+    ]
+
+
+def certificate_bundle(certificate: ErasureCertificate, *, with_opening: bool = False) -> dict[str, Any]:
+    """Everything needed to verify the certificate offline against the platform's keys:
+    the payload (identifiers as salted commitments), signatures, the provider key's
+    platform-signed registration and both log proofs under one signed checkpoint, and any
+    platform-signed revocation. `with_opening` adds the salt and the identifiers in clear,
+    for those allowed to see them, so they can check the device in hand."""
+    provider_key = certificate.provider_key
     bundle: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
         "status": public_status(certificate),
         "payload": certificate.payload,
         "provider_signature": {
-            "key_id": certificate.provider_key.key_id if certificate.provider_key else "",
+            "key_id": provider_key.key_id if provider_key else "",
             "alg": "Ed25519",
             "signature": certificate.provider_signature,
         },
-        "keys": {"provider": _key_info(certificate.provider_key), "platform": _key_info(certificate.platform_key)},
+        "keys": {"provider": _key_info(provider_key), "platform": _key_info(certificate.platform_key)},
     }
     if certificate.countersignature:
         bundle["platform_countersignature"] = {
@@ -861,8 +1142,9 @@ def certificate_bundle(certificate: ErasureCertificate) -> dict[str, Any]:
             "signature": certificate.countersignature,
         }
     entry = LogEntry.objects.filter(certificate=certificate).first()
-    if entry is not None:
-        checkpoint = checkpoint_covering(entry.index)
+    registration = key_registration_entry(provider_key) if provider_key is not None and entry is not None else None
+    if entry is not None and registration is not None:
+        checkpoint = checkpoint_covering(max(entry.index, registration.index))
         leaves = _leaf_hashes(upto=checkpoint.tree_size)
         body = checkpoint_body(
             tree_size=checkpoint.tree_size, root_hash=checkpoint.root_hash, timestamp=checkpoint.timestamp
@@ -873,12 +1155,46 @@ def certificate_bundle(certificate: ErasureCertificate) -> dict[str, Any]:
             "proof": [p.hex() for p in merkle.inclusion_proof(entry.index, leaves)],
             "checkpoint": {**body, "key_id": checkpoint.key.key_id, "signature": checkpoint.signature},
         }
+        bundle["keys"]["provider"]["registration"] = {
+            **registration.leaf,
+            "log": {
+                "index": registration.index,
+                "proof": [p.hex() for p in merkle.inclusion_proof(registration.index, leaves)],
+            },
+        }
+    revocations = _statements(LogEntryKind.CERTIFICATE_REVOKED, [str(certificate.pk)])
+    if provider_key is not None:
+        revocations += _statements(LogEntryKind.KEY_REVOKED, [provider_key.key_id])
+    if revocations:
+        bundle["revocations"] = revocations
+    if with_opening and certificate.identifier_opening:
+        bundle["opening"] = certificate.identifier_opening
     return bundle
 
 
 def certificate_verify(certificate: ErasureCertificate) -> BundleCheck:
-    """Full verification, as an outside verifier does it (signatures and log proof)."""
-    return verify_bundle(certificate_bundle(certificate))
+    """Full verification, as an outside verifier holding the platform's keys does it."""
+    return verify_bundle(certificate_bundle(certificate), certificate_anchors(certificate))
+
+
+def certificate_anchors(certificate: ErasureCertificate) -> TrustAnchors:
+    """The platform's keys and the statements that concern this certificate (fewer queries
+    than the whole keys document)."""
+    anchors = TrustAnchors(
+        platform_keys=dict(SigningKey.objects.filter(organisation__isnull=True).values_list("key_id", "public_key"))
+    )
+    key_id = certificate.provider_key.key_id if certificate.provider_key else ""
+    anchors.add_statements(
+        list(
+            LogEntry.objects.filter(
+                Q(kind__in=[LogEntryKind.KEY_REGISTERED, LogEntryKind.KEY_REVOKED], subject=key_id)
+                | Q(kind=LogEntryKind.CERTIFICATE_REVOKED, subject=str(certificate.pk))
+            )
+            .order_by("index")
+            .values_list("leaf", flat=True)
+        )
+    )
+    return anchors
 
 
 def signature_problems(certificate: ErasureCertificate) -> list[str]:
@@ -906,7 +1222,7 @@ def signature_problems(certificate: ErasureCertificate) -> list[str]:
 
 
 def public_keys() -> list[dict[str, Any]]:
-    """/.well-known/erasure-keys.json: every key, revoked ones included."""
+    """Every key, revoked ones included, with its owner (the human-readable list)."""
     keys = SigningKey.objects.select_related("organisation").order_by("pk")
     return [
         {
@@ -917,6 +1233,37 @@ def public_keys() -> list[dict[str, Any]]:
         }
         for key in keys
     ]
+
+
+def keys_document() -> dict[str, Any]:
+    """/.well-known/erasure-keys.json, the trust anchor for offline verifiers: the platform
+    keys with their fingerprints, every platform-signed statement registering or revoking
+    a provider key or revoking a certificate (each a transparency-log leaf) and the latest
+    signed checkpoint."""
+    platform_key()  # the platform key exists before anyone pins it
+    platform_keys = SigningKey.objects.filter(organisation__isnull=True).order_by("pk")
+    checkpoint = LogCheckpoint.objects.select_related("key").order_by("-tree_size", "-pk").first()
+    return {
+        "format": KEYS_FORMAT,
+        "log_id": LOG_ID,
+        "platform_keys": [{**_key_info(key), "alg": "Ed25519"} for key in platform_keys],
+        "statements": [
+            {**entry.leaf, "log_index": entry.index}
+            for entry in LogEntry.objects.exclude(kind=LogEntryKind.CERTIFICATE).order_by("index")
+        ],
+        "checkpoint": (
+            {
+                **checkpoint_body(
+                    tree_size=checkpoint.tree_size, root_hash=checkpoint.root_hash, timestamp=checkpoint.timestamp
+                ),
+                "key_id": checkpoint.key.key_id,
+                "signature": checkpoint.signature,
+            }
+            if checkpoint is not None
+            else None
+        ),
+        "keys": public_keys(),
+    }
 
 
 def certificates_for_listings(listing_ids: Sequence[int]) -> dict[int, ErasureCertificate]:

@@ -14,7 +14,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -42,11 +41,13 @@ from wipe_cert.presentation import (
     medium_rows,
     missing_fields,
     parse_time,
+    plain_payload,
     read_rows,
 )
 from wipe_cert.selectors import certificate_for_member, certificate_get, certificates_of_member, providers_of_member
 from wipe_cert.services import (
     binding_problems,
+    certificate_anchors,
     certificate_bind,
     certificate_bundle,
     certificate_can_see_identifiers,
@@ -55,7 +56,8 @@ from wipe_cert.services import (
     certificate_import,
     certificate_revoke,
     certificate_sign,
-    public_keys,
+    keys_document,
+    revocation_text,
 )
 from wipe_cert.signing import verify_bundle
 
@@ -102,7 +104,7 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
         {
             "certificate": certificate,
             "status": display_status(certificate),
-            "device": device_display(certificate.payload.get("device") or {}, full=True),
+            "device": device_display(plain_payload(certificate).get("device") or {}, full=True),
         }
         for certificate in page.object_list
     ]
@@ -223,7 +225,7 @@ def _detail(
     revoke_form: RevokeForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    payload = certificate.payload
+    payload = plain_payload(certificate)
     is_draft = certificate.status == CertificateStatus.DRAFT
     public = display_status(certificate)
     context: dict[str, Any] = {
@@ -364,7 +366,7 @@ def _signed_certificate(pk: Any) -> ErasureCertificate:
 
 def _verified(certificate: ErasureCertificate) -> tuple[dict[str, Any], str, Any]:
     bundle = certificate_bundle(certificate)
-    check = verify_bundle(bundle)
+    check = verify_bundle(bundle, certificate_anchors(certificate))
     return bundle, display_status(certificate, check), check
 
 
@@ -372,7 +374,8 @@ def _verified(certificate: ErasureCertificate) -> tuple[dict[str, Any], str, Any
 def verify_page(request: HttpRequest, pk: Any) -> HttpResponse:
     certificate = _signed_certificate(pk)
     bundle, status, check = _verified(certificate)
-    payload = certificate.payload
+    payload = plain_payload(certificate)
+    can_see = certificate_can_see_identifiers(user=_user(request), certificate=certificate)
     log: Mapping[str, Any] = bundle.get("log") or {}
     checkpoint: Mapping[str, Any] = log.get("checkpoint") or {}
     return render(
@@ -383,16 +386,18 @@ def verify_page(request: HttpRequest, pk: Any) -> HttpResponse:
             "status": status,
             "status_label": STATUS_LABELS.get(status, status),
             "status_explanation": STATUS_EXPLANATIONS.get(status, ""),
+            "revocation": revocation_text(certificate),
+            "platform_fingerprint": (bundle.get("keys") or {}).get("platform", {}).get("fingerprint", ""),
             "provider": payload.get("provider") or {},
             "issued": parse_time(payload.get("issued_at")),
-            "device": device_display(payload.get("device") or {}, full=False),
-            "media": medium_rows(payload.get("media") or [], full=False),
+            "device": device_display(payload.get("device") or {}, full=can_see),
+            "media": medium_rows(payload.get("media") or [], full=can_see),
             "log": log,
             "checkpoint": checkpoint,
             "checkpoint_time": parse_time(checkpoint.get("timestamp")),
             "check": check,
             "json_url": f"/api/v1/erasure-certificates/{certificate.pk}/verification",
-            "can_download": certificate_can_see_identifiers(user=_user(request), certificate=certificate),
+            "can_download": can_see,
         },
     )
 
@@ -416,12 +421,15 @@ def certificate_pdf_view(request: HttpRequest, pk: Any) -> HttpResponse:
 
 @require_GET
 def certificate_bundle_view(request: HttpRequest, pk: Any) -> HttpResponse:
-    """The signed bundle holds the full identifiers (the signature covers them), so only
-    the provider, the seller and staff may download it."""
+    """The signed bundle, for `python -m wipe_cert.verify`. Its payload holds identifiers
+    only as salted commitments, so anyone may download it; the provider, the seller, the
+    buyer of a completed order and staff also get the opening (salt and identifiers) to
+    check the device in hand."""
     certificate = _signed_certificate(pk)
-    if not certificate_can_see_identifiers(user=_user(request), certificate=certificate):
-        raise DjangoPermissionDenied(_("Only the provider, the seller and staff can download the signed bundle."))
-    response = JsonResponse(certificate_bundle(certificate), json_dumps_params={"ensure_ascii": False, "indent": 2})
+    opening = certificate_can_see_identifiers(user=_user(request), certificate=certificate)
+    response = JsonResponse(
+        certificate_bundle(certificate, with_opening=opening), json_dumps_params={"ensure_ascii": False, "indent": 2}
+    )
     response["Content-Disposition"] = f'attachment; filename="erasure-certificate-{certificate.pk}.json"'
     return response
 
@@ -429,6 +437,6 @@ def certificate_bundle_view(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_GET
 def erasure_keys(request: HttpRequest) -> HttpResponse:
     """Every provider and platform key, revoked ones included, for offline verifiers."""
-    response = JsonResponse({"keys": public_keys()}, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(keys_document(), json_dumps_params={"ensure_ascii": False})
     response["Access-Control-Allow-Origin"] = "*"
     return response

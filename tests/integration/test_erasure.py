@@ -11,7 +11,7 @@ import uuid
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import DatabaseError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from marketplace.errors import Conflict, MFARequired, PermissionDenied, ValidationFailed
 from marketplace.models import ListingStatus, Notification, OrganisationKind, Role
@@ -20,7 +20,7 @@ from tests.conftest import CORE_GATES
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.listings import add_photos, make_listing
 from tests.unit.test_wipe_cert import SAMPLE_LOG
-from tests.wipe import phone_payload
+from tests.wipe import phone_opening, phone_payload
 from wipe_cert.keys import public_b64
 from wipe_cert.models import CertificateStatus, ErasureCertificate, LogCheckpoint, LogEntry, TechnicianCredential
 from wipe_cert.payload import SCHEMA_VERSION
@@ -33,12 +33,13 @@ from wipe_cert.services import (
     certificate_revoke,
     certificate_sign,
     certificate_upload_signed,
+    certificate_verify,
     checkpoint_publish,
     provider_key_create,
     provider_key_register,
     signing_key_revoke,
 )
-from wipe_cert.signing import sign, verify_bundle
+from wipe_cert.signing import sign
 
 pytestmark = pytest.mark.django_db
 ERASURE_GATES = [*CORE_GATES, "wipe_cert.gates.ErasureVerifiedGate"]
@@ -48,6 +49,8 @@ LAPTOP = {
     "model_name": "ThinkPad X1 Carbon Gen 9",
     "imei": "",
     "serial_number": "PF2ABCDE",
+    # The sample log is of a 16 MiB loop device; this listing states no capacity.
+    "storage_capacity_gb": None,
 }
 
 
@@ -127,7 +130,7 @@ def test_the_sample_log_imports_signs_gets_accepted_logged_and_bound_and_the_lap
     assert certificate.source_sha256 == certificate.payload["source_report"]["sha256"]
     assert LogEntry.objects.filter(certificate=certificate).exists()
     assert certificate.listing == listing
-    assert verify_bundle(certificate_bundle(certificate)).valid
+    assert certificate_verify(certificate).valid, certificate_verify(certificate).problems
     assert listing_publish(actor=listing.seller_user, listing_id=listing.pk).status == ListingStatus.PUBLISHED
 
 
@@ -147,7 +150,7 @@ def test_another_devices_certificate_is_refused_with_a_clear_reason(provider):
     listing = laptop_listing()
     certificate = import_and_sign(provider, technician, None, serial="OTHER999", data=fresh_log())
     assert certificate.status == CertificateStatus.ACCEPTED
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(ValidationFailed) as exc, translation.override("en"):
         certificate_bind(actor=listing.seller_user, certificate_id=certificate.pk, listing_id=listing.pk)
     assert exc.value.code == "identifier_mismatch"
     assert "another device" in exc.value.message
@@ -250,7 +253,12 @@ def test_a_bare_factory_reset_is_rejected(provider):
     certificate = certificate_upload_signed(
         actor=technician,
         provider_id=provider.pk,
-        envelope={"payload": payload, "key_id": "offline-1", "signature": sign(private, payload)},
+        envelope={
+            "payload": payload,
+            "key_id": "offline-1",
+            "signature": sign(private, payload),
+            "opening": phone_opening(),
+        },
     )
     assert certificate.status == CertificateStatus.REJECTED
     assert "factory_reset_without_record" in {r["code"] for r in certificate.acceptance["reasons"]}
@@ -276,12 +284,12 @@ def test_off_platform_signatures_are_checked_against_the_registered_key(provider
     )
     signature = sign(private, payload)
     tampered = copy.deepcopy(payload)
-    tampered["device"]["imeis"] = ["490154203237518"]
+    tampered["device"]["model"] = "iPhone 15 Pro"
     with pytest.raises(ValidationFailed) as exc:
         certificate_upload_signed(
             actor=technician,
             provider_id=provider.pk,
-            envelope={"payload": tampered, "key_id": "offline-2", "signature": signature},
+            envelope={"payload": tampered, "key_id": "offline-2", "signature": signature, "opening": phone_opening()},
         )
     assert exc.value.code == "bad_signature"
     forged = sign(Ed25519PrivateKey.generate(), payload)
@@ -289,13 +297,13 @@ def test_off_platform_signatures_are_checked_against_the_registered_key(provider
         certificate_upload_signed(
             actor=technician,
             provider_id=provider.pk,
-            envelope={"payload": payload, "key_id": "offline-2", "signature": forged},
+            envelope={"payload": payload, "key_id": "offline-2", "signature": forged, "opening": phone_opening()},
         )
     reordered = json.loads(json.dumps(dict(reversed(list(payload.items())))))
     certificate = certificate_upload_signed(
         actor=technician,
         provider_id=provider.pk,
-        envelope={"payload": reordered, "key_id": "offline-2", "signature": signature},
+        envelope={"payload": reordered, "key_id": "offline-2", "signature": signature, "opening": phone_opening()},
     )
     assert certificate.status == CertificateStatus.ACCEPTED
     assert certificate.payload["schema"] == SCHEMA_VERSION
@@ -331,8 +339,9 @@ def test_a_revoked_key_makes_its_certificates_invalid(provider):
     signing_key_revoke(actor=provider.owner, key_id=certificate.provider_key.key_id, reason="key leaked")
     with pytest.raises(PublicationBlocked) as exc:
         listing_publish(actor=listing.seller_user, listing_id=listing.pk)
-    assert {r.code for r in exc.value.reasons} == {"certificate_not_verifiable"}
-    assert not verify_bundle(certificate_bundle(ErasureCertificate.objects.get(pk=certificate.pk))).valid
+    # Every certificate the key signed is revoked with it.
+    assert {r.code for r in exc.value.reasons} == {"certificate_not_accepted"}
+    assert not certificate_verify(ErasureCertificate.objects.get(pk=certificate.pk)).valid
 
 
 def test_a_payload_changed_in_the_database_no_longer_verifies(provider):
@@ -351,7 +360,7 @@ def test_the_log_is_append_only_in_the_database(provider):
     technician = make_technician(provider)
     import_and_sign(provider, technician, None, serial="X1", data=fresh_log())
     checkpoint_publish()
-    entry = LogEntry.objects.get()
+    entry = LogEntry.objects.get(kind="certificate")
     with pytest.raises(DatabaseError), transaction.atomic():
         LogEntry.objects.filter(pk=entry.pk).update(leaf_hash="0" * 64)
     with pytest.raises(DatabaseError), transaction.atomic():
@@ -360,17 +369,18 @@ def test_the_log_is_append_only_in_the_database(provider):
         LogCheckpoint.objects.all().update(root_hash="0" * 64)
     with pytest.raises(PermissionError):
         entry.certificate.delete()
-    assert LogEntry.objects.get().leaf_hash == entry.leaf_hash
+    assert LogEntry.objects.get(kind="certificate").leaf_hash == entry.leaf_hash
 
 
 def test_checkpoints_are_signed_and_only_published_when_the_log_grew(provider):
     technician = make_technician(provider)
     import_and_sign(provider, technician, None, serial="A1", data=fresh_log())
     first = checkpoint_publish()
-    assert first is not None and first.tree_size == 1
+    # The provider key's registration, then the certificate.
+    assert first is not None and first.tree_size == 2
     assert checkpoint_publish() is None
     import_and_sign(provider, technician, None, serial="A2", data=fresh_log())
-    assert checkpoint_publish().tree_size == 2
+    assert checkpoint_publish().tree_size == 3
 
 
 def test_conflicting_states_are_refused(provider):
@@ -390,5 +400,5 @@ def test_the_beat_task_publishes_a_checkpoint(provider, settings):
     assert "wipe_cert.tasks.checkpoint_publish_task" in app.tasks
     technician = make_technician(provider)
     import_and_sign(provider, technician, None, serial="B1", data=fresh_log())
-    assert checkpoint_publish_task.delay().get() == 1
+    assert checkpoint_publish_task.delay().get() == 2
     assert LogCheckpoint.objects.count() == 1

@@ -27,12 +27,12 @@ from tests.integration.test_erasure import (
     make_technician,
 )
 from tests.unit.test_wipe_cert import SAMPLE_LOG
-from tests.wipe import HDD_MEDIUM, phone_payload
+from tests.wipe import HDD_MEDIUM, phone_opening, phone_payload
 from wipe_cert import merkle
 from wipe_cert.keys import public_b64
 from wipe_cert.models import CertificateStatus, ErasureCertificate
 from wipe_cert.services import provider_key_register
-from wipe_cert.signing import leaf_hash_of, log_leaf, sign, verify_bundle, verify_signature
+from wipe_cert.signing import anchors_from, leaf_hash_of, log_leaf, sign, verify_bundle, verify_signature
 
 provider = test_erasure.provider  # the fixture: a verified provider with a platform-held key
 pytestmark = pytest.mark.django_db
@@ -256,7 +256,9 @@ def test_full_identifiers_only_for_provider_seller_and_staff(provider):
         body = client_for(viewer).get(path).json()
         assert body["device"]["serial"] == SERIAL
         assert body["identifiers_masked"] is False
-        assert body["payload"]["device"]["serial"] == SERIAL
+        # The signed payload holds a salted commitment, never the serial itself.
+        assert body["payload"]["device"]["identifiers"][0]["kind"] == "serial"
+        assert SERIAL not in json.dumps(body["payload"])
         assert body["listing_id"] == listing.pk
 
     for client in (client_for(), client_for(UserFactory())):
@@ -293,6 +295,7 @@ def test_imeis_are_masked_too(provider):
         "payload": payload,
         "key_id": "offline-api-1",
         "signature": sign(private, payload),
+        "opening": phone_opening(),
     }
     uploaded = post_json(client_for(technician), f"{BASE}/upload", body)
     assert uploaded.status_code == 201, uploaded.content
@@ -328,7 +331,13 @@ def test_an_off_platform_signature_is_checked_on_upload(provider):
     refused = post_json(
         client,
         f"{BASE}/upload",
-        {"provider_id": provider.pk, "payload": tampered, "key_id": "offline-api-2", "signature": signature},
+        {
+            "provider_id": provider.pk,
+            "payload": tampered,
+            "key_id": "offline-api-2",
+            "signature": signature,
+            "opening": phone_opening(),
+        },
     )
     assert refused.status_code == 422
     assert refused.json()["code"] == "bad_signature"
@@ -337,7 +346,13 @@ def test_an_off_platform_signature_is_checked_on_upload(provider):
     accepted = post_json(
         client,
         f"{BASE}/upload",
-        {"provider_id": provider.pk, "payload": payload, "key_id": "offline-api-2", "signature": signature},
+        {
+            "provider_id": provider.pk,
+            "payload": payload,
+            "key_id": "offline-api-2",
+            "signature": signature,
+            "opening": phone_opening(),
+        },
     )
     assert accepted.status_code == 201
     assert accepted.json()["status"] == "accepted"
@@ -346,7 +361,13 @@ def test_an_off_platform_signature_is_checked_on_upload(provider):
     outsider = post_json(
         client_for(UserFactory(with_totp=True)),
         f"{BASE}/upload",
-        {"provider_id": provider.pk, "payload": payload, "key_id": "offline-api-2", "signature": signature},
+        {
+            "provider_id": provider.pk,
+            "payload": payload,
+            "key_id": "offline-api-2",
+            "signature": signature,
+            "opening": phone_opening(),
+        },
     )
     assert outsider.status_code == 403
 
@@ -463,8 +484,10 @@ def test_anonymous_verification_is_masked_but_lets_anyone_check_the_log(provider
     assert body["status"] == "valid"
     assert body["verification"]["valid"] is True
     assert body["verification"]["problems"] == []
-    assert body["bundle"] is None
-    assert body["bundle_available_to"] == "provider, seller, staff"
+    # Anyone gets the bundle (identifiers as commitments), nobody but the parties its opening.
+    assert "opening" not in body["bundle"]
+    assert SERIAL not in json.dumps(body["bundle"])
+    assert verify_bundle(body["bundle"], anchors_from(client_for().get("/.well-known/erasure-keys.json").json())).valid
     assert body["display"]["device"]["serial"] == MASKED_SERIAL
     assert body["display"]["media"][0]["method_name"] == "DoD Short"
     assert body["display"]["media"][0]["passes"] == 3
@@ -495,8 +518,11 @@ def test_the_seller_gets_the_full_bundle_that_verifies_offline(provider):
 
     body = client_for(listing.seller_user).get(f"{BASE}/{certificate.pk}/verification").json()
 
-    assert body["bundle"]["payload"]["device"]["serial"] == SERIAL
-    assert verify_bundle(body["bundle"]).valid
+    assert body["bundle"]["opening"]["device"]["serial"] == SERIAL
+    keys = client_for().get("/.well-known/erasure-keys.json").json()
+    check = verify_bundle(body["bundle"], anchors_from(keys))
+    assert check.valid, check.problems
+    assert "the device identifiers match the certificate's commitments" in check.checks
     assert body["display"]["device"]["serial"] == MASKED_SERIAL
 
 

@@ -30,6 +30,7 @@ from wipe_cert.keys import public_b64
 from wipe_cert.models import CertificateStatus, ErasureCertificate, SigningKey, TechnicianCredential
 from wipe_cert.pdf import qr_png
 from wipe_cert.services import certificate_import, certificate_revoke, certificate_sign
+from wipe_cert.signing import key_fingerprint
 from wipe_cert.verify import main as verify_main
 
 provider = test_erasure.provider  # the fixture: a verified provider with a platform-held key
@@ -273,13 +274,14 @@ def test_the_verify_page_shows_valid_with_masked_identifiers(provider):
     assert certificate.payload_sha256 in text
     assert f"/api/v1/erasure-certificates/{certificate.pk}/verification" in html
     assert f"/verify/{certificate.pk}/certificate.pdf" in html
-    assert "python -m wipe_cert.verify FILE.json" in text
-    assert f"/verify/{certificate.pk}/bundle.json" not in html  # only for provider, seller, staff
+    assert "python -m wipe_cert.verify certificate.json --keys erasure-keys.json" in text
+    assert f"/verify/{certificate.pk}/bundle.json" in html  # public: identifiers are commitments in it
+    assert key_fingerprint(certificate.platform_key.public_key) in text
     assert "<script>" not in html and "style=" not in html
 
     seller_page = client_for(listing.seller_user).get(f"/verify/{certificate.pk}/").content.decode()
-    assert f"/verify/{certificate.pk}/bundle.json" in seller_page
-    assert SERIAL not in seller_page  # the public page masks for everyone
+    # The seller sees the full identifiers, to compare with the device.
+    assert SERIAL in seller_page
 
 
 def test_the_qr_target_without_a_trailing_slash_redirects(provider):
@@ -345,8 +347,11 @@ def test_the_signed_bundle_downloads_for_the_seller_and_verifies_offline(provide
     certificate = import_and_sign(provider, technician, listing, data=fresh_log())
     url = f"/verify/{certificate.pk}/bundle.json"
 
-    assert client_for().get(url).status_code == 403
-    assert client_for(UserFactory()).get(url).status_code == 403
+    for stranger in (client_for(), client_for(UserFactory())):
+        public = stranger.get(url)
+        assert public.status_code == 200
+        assert SERIAL.encode() not in public.content
+        assert "opening" not in json.loads(public.content)
 
     response = client_for(listing.seller_user).get(url)
 
@@ -354,8 +359,10 @@ def test_the_signed_bundle_downloads_for_the_seller_and_verifies_offline(provide
     assert "attachment" in response["Content-Disposition"]
     bundle_file = tmp_path / "certificate.json"
     bundle_file.write_bytes(response.content)
-    assert json.loads(response.content)["payload"]["device"]["serial"] == SERIAL
-    assert verify_main([str(bundle_file)]) == 0
+    assert json.loads(response.content)["opening"]["device"]["serial"] == SERIAL
+    keys_file = tmp_path / "erasure-keys.json"
+    keys_file.write_bytes(client_for().get("/.well-known/erasure-keys.json").content)
+    assert verify_main([str(bundle_file), "--keys", str(keys_file), "--identifier", f"serial={SERIAL}"]) == 0
     assert "VALID" in capsys.readouterr().out
 
 

@@ -197,6 +197,7 @@ PUBLIC_OPERATIONS = {
     ("get", "/api/v1/search/suggest"),
     ("get", "/api/v1/users/{user_id}/credit"),
     ("get", "/api/v1/credit/keys"),
+    ("get", "/api/v1/erasure-keys"),
     ("get", "/api/v1/listings"),
     ("get", "/api/v1/listings/{listing_id}"),
     ("get", "/api/v1/grading/rulesets/{category}"),

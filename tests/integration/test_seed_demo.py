@@ -106,7 +106,7 @@ def test_seed_demo_listings_are_stable_cover_every_category_and_several_states(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo")
     assert listing_counts() == first
-    assert "Marketplace demo: 17 listings" in capsys.readouterr().out
+    assert "Marketplace demo: 18 listings" in capsys.readouterr().out
 
     listings = Listing.objects.all()
     assert listings.count() >= 10

@@ -266,9 +266,9 @@ def test_key_order_and_whitespace_do_not_change_the_canonical_bytes():
 def test_a_bundle_verifies_and_survives_reformatting():
     keys = Keys()
     bundle = make_bundle(laptop_payload(), keys)
-    assert verify_bundle(bundle).valid, verify_bundle(bundle).problems
+    assert verify_bundle(bundle, keys.anchors()).valid, verify_bundle(bundle, keys.anchors()).problems
     reformatted = json.loads(json.dumps(bundle, indent=3, sort_keys=True))
-    assert verify_bundle(reformatted).valid
+    assert verify_bundle(reformatted, keys.anchors()).valid
 
 
 def leaf_paths(value, prefix=()):
@@ -292,28 +292,30 @@ def test_changing_any_field_of_the_payload_breaks_verification():
             target = target[key]
         old = target[path[-1]]
         target[path[-1]] = (not old) if isinstance(old, bool) else (old + 1 if isinstance(old, int) else f"{old}x")
-        assert not verify_bundle(tampered).valid, path
+        assert not verify_bundle(tampered, keys.anchors()).valid, path
 
 
-def test_a_revoked_or_expired_provider_key_makes_it_invalid():
+def test_an_expired_provider_key_makes_it_invalid_and_key_data_inside_the_bundle_counts_for_nothing():
     keys = Keys()
-    revoked = make_bundle(laptop_payload(), keys, provider_key_extra={"revoked_at": "2026-11-21T00:00:00+08:00"})
-    assert any("revoked" in p for p in verify_bundle(revoked).problems)
-    expired = make_bundle(laptop_payload(), keys, provider_key_extra={"valid_to": "2026-06-30T00:00:00+08:00"})
-    assert any("not valid when" in p for p in verify_bundle(expired).problems)
+    # The bundle's own copy of the key data is not trusted: only the registration is.
+    claims_revoked = make_bundle(laptop_payload(), keys, provider_key_extra={"valid_to": "2026-06-30T00:00:00+08:00"})
+    assert verify_bundle(claims_revoked, keys.anchors()).valid
+    payload = laptop_payload(issued_at="2027-02-01T12:00:00+08:00")
+    expired = make_bundle(payload, keys)
+    assert any("not valid when" in p for p in verify_bundle(expired, keys.anchors()).problems)
 
 
 def test_a_signature_by_another_key_and_a_forged_log_proof_are_refused():
     keys, other = Keys(), Keys()
     bundle = make_bundle(laptop_payload(), keys)
     forged = copy.deepcopy(bundle)
-    forged["keys"]["provider"]["public_key"] = make_bundle(laptop_payload(), other)["keys"]["provider"]["public_key"]
-    assert not verify_bundle(forged).valid
+    forged["provider_signature"] = make_bundle(laptop_payload(), other)["provider_signature"]
+    assert not verify_bundle(forged, keys.anchors()).valid
     bad_proof = copy.deepcopy(bundle)
     bad_proof["log"]["proof"][0] = "00" * 32
-    assert any("transparency log" in p for p in verify_bundle(bad_proof).problems)
+    assert any("transparency log" in p for p in verify_bundle(bad_proof, keys.anchors()).problems)
     revoked_status = {**bundle, "status": "revoked"}
-    assert not verify_bundle(revoked_status).valid
+    assert not verify_bundle(revoked_status, keys.anchors()).valid
 
 
 def test_offline_verification_command(tmp_path):
@@ -321,14 +323,15 @@ def test_offline_verification_command(tmp_path):
     good = tmp_path / "good.json"
     good.write_text(json.dumps(make_bundle(laptop_payload(), keys), indent=2))
     bad_bundle = make_bundle(laptop_payload(), keys)
-    bad_bundle["payload"]["device"]["serial"] = "SOMEONEELSE"
+    bad_bundle["payload"]["device"]["model"] = "SOMEONEELSE"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(bad_bundle))
     run = [sys.executable, "-m", "wipe_cert.verify"]
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}  # no Django settings: it must not need them
-    ok = subprocess.run([*run, str(good)], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    trust = ["--trust", keys.fingerprint()]
+    ok = subprocess.run([*run, str(good), *trust], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "VALID" in ok.stdout
-    ko = subprocess.run([*run, str(bad)], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    ko = subprocess.run([*run, str(bad), *trust], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert ko.returncode == 1
     assert "FAIL" in ko.stdout and "INVALID" in ko.stdout
