@@ -3,9 +3,19 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("xunhuan")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Added to settings.CELERY_BEAT_SCHEDULE once the configuration is read. Credit for work
+# that stood: certificates not revoked and appraisals not overturned after the policy's
+# settle days (idempotent, so a missed or repeated run changes nothing).
+app.add_periodic_task(
+    crontab(hour=4, minute=15),
+    app.signature("marketplace.credit.tasks.credit_work_settle_task"),
+    name="credit-work-settle",
+)

@@ -31,9 +31,10 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import Button, ListingButton
 
-from grading.forms import RuleSetAcceptableForm
-from grading.models import AppraiserCredential, PriceFlag, RuleSetStatus, RuleSetVersion
+from grading.forms import AppraisalReviewNoteForm, RuleSetAcceptableForm
+from grading.models import Appraisal, AppraisalReview, AppraiserCredential, PriceFlag, RuleSetStatus, RuleSetVersion
 from grading.services import (
+    appraisal_review,
     credential_revoke,
     credential_verify,
     price_flag_review,
@@ -124,11 +125,15 @@ class ObjectActionView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Templa
             return HttpResponseRedirect(self.get_success_url())
         return super().get(request, *args, **kwargs)
 
+    def summary(self) -> list[tuple[Any, Any]]:
+        return []
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(
             object=self.object,
             description=self.description(),
+            summary=self.summary(),
             form=self.form_class(initial=self.get_initial()) if self.form_class else None,
             action_url=reverse(self.url_name, args=(quote(self.object.pk),)) if self.url_name else "",
             cancel_url=self.get_success_url(),
@@ -706,3 +711,169 @@ class PriceFlagReviewView(ObjectActionView):
     def perform(self, data: dict[str, Any]) -> str:
         flag = price_flag_review(moderator=self.request.user, flag_id=self.object.pk)  # type: ignore[arg-type]
         return gettext("The price flag on “%(title)s” is marked reviewed.") % {"title": flag.listing.title}
+
+
+# --- Appraisals held for staff review ---------------------------------------------------------
+# An appraiser whose credit tier requires it (the credit policy table) signs appraisals
+# that count only once staff approve them.
+
+
+class AppraisalReviewFilterSet(WagtailFilterSet):
+    review_status = django_filters.ChoiceFilter(
+        label=_("Staff review"),
+        choices=[(value, label) for value, label in AppraisalReview.choices if value != AppraisalReview.NOT_REQUIRED],
+        empty_label=_("All"),
+    )
+
+    class Meta:
+        model = Appraisal
+        fields: ClassVar[list[str]] = []
+
+
+def _appraisal_summary(appraisal: Appraisal) -> list[tuple[Any, Any]]:
+    return [
+        (_("Listing"), f"{appraisal.listing.title} (#{appraisal.listing_id})"),
+        (_("Appraiser"), f"{appraisal.appraiser.public_name} <{appraisal.appraiser.email}>"),
+        (_("Institution"), appraisal.organisation.name if appraisal.organisation else "—"),
+        (_("Grade"), appraisal.grade or gettext("not sellable")),
+        (_("Rule set"), f"{appraisal.rule_set_key} {appraisal.rule_set_version}"),
+        (_("Signed at"), timezone.localtime(appraisal.signed_at).strftime("%Y-%m-%d %H:%M")),
+    ]
+
+
+class AppraisalReviewIndexView(IndexView):
+    approve_url_name: str | None = None
+    reject_url_name: str | None = None
+
+    def get_base_queryset(self) -> QuerySet[Appraisal]:
+        return (
+            super()
+            .get_base_queryset()
+            .exclude(review_status=AppraisalReview.NOT_REQUIRED)
+            .select_related("listing", "appraiser", "organisation")
+        )
+
+    @cached_property
+    def columns(self) -> list[Column]:
+        title_column = self._get_title_column_class(TitleColumn)
+        return [
+            title_column(
+                "listing",
+                label=_("Listing"),
+                accessor="listing.title",
+                get_url=self.get_inspect_url,
+                sort_key="listing__title",
+            ),
+            Column("appraiser", label=_("Appraiser"), accessor=lambda a: a.appraiser.public_name),
+            Column("grade", label=_("Grade"), accessor=lambda a: a.grade or gettext("not sellable")),
+            DateColumn("signed_at", label=_("Signed at"), sort_key="signed_at"),
+            StatusTagColumn(
+                "review_status",
+                label=_("Staff review"),
+                accessor="get_review_status_display",
+                sort_key="review_status",
+                primary=lambda a: a.review_status == AppraisalReview.PENDING,
+            ),
+        ]
+
+    def get_list_more_buttons(self, instance: Appraisal) -> list[Any]:
+        buttons: list[Any] = super().get_list_more_buttons(instance)
+        if instance.review_status == AppraisalReview.PENDING and self.user_has_permission("review"):
+            buttons += action_button(gettext("Approve"), self.approve_url_name, instance.pk, "tick", 30, prominent=True)
+            buttons += action_button(gettext("Reject"), self.reject_url_name, instance.pk, "cross", 40)
+        return buttons
+
+
+class AppraisalReviewInspectView(DashForEmptyMixin, InspectView):
+    approve_url_name: str | None = None
+    reject_url_name: str | None = None
+
+    def get_listing_display_value(self) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("listing_detail", args=(self.object.listing_id,)),
+            self.object.listing.title,
+        )
+
+    def get_appraiser_display_value(self) -> str:
+        return f"{self.object.appraiser.public_name} <{self.object.appraiser.email}>"
+
+    def get_result_display_value(self) -> str:
+        findings = self.object.result.get("findings", [])
+        return "; ".join(str(f.get("text", {}).get("zh", "")) for f in findings) or "—"
+
+    @cached_property
+    def header_more_buttons(self) -> list[Any]:
+        buttons: list[Any] = list(super().header_more_buttons)
+        if self.object.review_status == AppraisalReview.PENDING and self.user_has_permission("review"):
+            for label, url_name, icon, priority in (
+                (gettext("Approve"), self.approve_url_name, "tick", 30),
+                (gettext("Reject"), self.reject_url_name, "cross", 40),
+            ):
+                if url_name:
+                    buttons.append(
+                        Button(
+                            label,
+                            url=reverse(url_name, args=(quote(self.object.pk),)),
+                            icon_name=icon,
+                            priority=priority,
+                        )
+                    )
+        return buttons
+
+
+class AppraisalDecideView(ObjectActionView):
+    model = Appraisal
+    permission_required = "review"
+    form_class = AppraisalReviewNoteForm
+    approve = True
+
+    def get_queryset(self) -> QuerySet[Appraisal]:
+        return Appraisal.objects.select_related("listing", "appraiser", "organisation")
+
+    def unavailable(self) -> str | None:
+        if self.object.review_status != AppraisalReview.PENDING:
+            return gettext("This appraisal is not waiting for review.")
+        return None
+
+    def summary(self) -> list[tuple[Any, Any]]:
+        return _appraisal_summary(self.object)
+
+    def perform(self, data: dict[str, Any]) -> str:
+        appraisal = appraisal_review(
+            staff=self.request.user,  # type: ignore[arg-type]
+            appraisal_id=self.object.pk,
+            approve=self.approve,
+            note=data.get("note", ""),
+        )
+        if appraisal.review_status == AppraisalReview.APPROVED:
+            return gettext("The appraisal of “%(title)s” is approved and counts now.") % {
+                "title": appraisal.listing.title
+            }
+        return gettext("The appraisal of “%(title)s” is rejected.") % {"title": appraisal.listing.title}
+
+
+class AppraisalApproveView(AppraisalDecideView):
+    page_title = _("Approve appraisal")
+    header_icon = "tick"
+    submit_button_label = _("Yes, approve")
+
+    def description(self) -> str:
+        return gettext(
+            "Once approved, the grade becomes the item's grade (replacing the current one) and its publication goes "
+            "on. Check the answers and evidence first."
+        )
+
+
+class AppraisalRejectView(AppraisalDecideView):
+    page_title = _("Reject appraisal")
+    header_icon = "cross"
+    submit_button_label = _("Yes, reject")
+    submit_button_classname = "button serious"
+    approve = False
+
+    def description(self) -> str:
+        return gettext(
+            "A rejected appraisal never counts; the appraiser sees your reason and an item waiting for a grade goes "
+            "back to the appraisal queue."
+        )

@@ -10,7 +10,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from grading.models import Appraisal, AppraisalKind
-from grading.services import SELF_ASSESSABLE, current_appraisals, listing_valuation
+from grading.services import SELF_ASSESSABLE, appraisals_in_review, current_appraisals, listing_valuation
+from marketplace.credit.effects import badge_for
+from marketplace.credit.models import CreditRole
 from marketplace.extensions import Badge, Panel
 from marketplace.models import Listing
 
@@ -54,12 +56,19 @@ def grade_panel(listing: Listing, user: Any, where: str) -> Panel | None:
         return None
     language = "en" if translation.get_language() == "en" else "zh"
     findings = appraisal.result.get("findings", []) if appraisal else []
+    appraiser_id = (
+        appraisal.appraiser_id if appraisal is not None and appraisal.kind == AppraisalKind.CERTIFIED else None
+    )
     return Panel(
         template="grading/panels/grade.html",
         context={
             "where": where,
             "listing": listing,
             "appraisal": appraisal,
+            # The appraiser's top-tier credit badge (the policy table decides which tier earns it).
+            "appraiser_badge": badge_for(appraiser_id, CreditRole.APPRAISER),
+            # The seller sees that a newer certified grade waits for staff review.
+            "in_review": appraisals_in_review([listing.pk]).get(listing.pk) if where == "manage" else None,
             "grade_label": grade_label(appraisal) if appraisal else "",
             "standards_url": standards_url(appraisal) if appraisal else "",
             "explanation": [f["text"].get(language, f["text"]["zh"]) for f in findings],

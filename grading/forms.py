@@ -80,6 +80,17 @@ class RuleSetAcceptableForm(forms.Form):
     )
 
 
+class AppraisalReviewNoteForm(forms.Form):
+    # Required by the service (its message is shown); optional here so an empty note is
+    # answered with that message rather than a generic form error.
+    note = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The appraiser sees it when the appraisal is rejected."),
+    )
+
+
 class ValuationParametersForm(forms.ModelForm):
     category = forms.ChoiceField(label=_("category"), choices=Category.choices)
     device_type = forms.ChoiceField(

@@ -148,9 +148,25 @@ class AppraisalKind(models.TextChoices):
     CERTIFIED = "certified", _("Certified appraisal")
 
 
+class AppraisalReview(models.TextChoices):
+    """Whether a signed appraisal counts yet. An appraiser whose credit tier requires it
+    (marketplace.credit.effects.requires_review) signs appraisals that wait for staff:
+    until approved they are not the listing's grade and the earlier grade stays current."""
+
+    NOT_REQUIRED = "not_required", _("Counts (no review needed)")
+    PENDING = "pending", _("Waiting for staff review")
+    APPROVED = "approved", _("Approved by staff")
+    REJECTED = "rejected", _("Rejected by staff")
+
+
+# Appraisals that count: the listing's grade, for publication, search, badges and orders.
+COUNTED_REVIEW = (AppraisalReview.NOT_REQUIRED, AppraisalReview.APPROVED)
+
+
 class Appraisal(models.Model):
     """A signed grade. Never edited: a re-appraisal creates a new record and marks this
-    one superseded. `digest` is the SHA-256 over everything that was signed."""
+    one superseded. `digest` is the SHA-256 over everything that was signed; the staff
+    review fields are not signed (they record a decision about the grade, not the grade)."""
 
     listing = models.ForeignKey(Listing, on_delete=models.PROTECT, related_name="appraisals")
     kind = models.CharField(max_length=10, choices=AppraisalKind.choices)
@@ -173,6 +189,14 @@ class Appraisal(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="supersedes"
     )
     superseded_at = models.DateTimeField(null=True, blank=True)
+    review_status = models.CharField(
+        _("staff review"), max_length=20, choices=AppraisalReview.choices, default=AppraisalReview.NOT_REQUIRED
+    )
+    reviewed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("reviewed by")
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
 
     class Meta:
         verbose_name = _("appraisal")
@@ -180,7 +204,9 @@ class Appraisal(models.Model):
         ordering: ClassVar[list[str]] = ["-signed_at", "-pk"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
-                fields=["listing"], condition=Q(superseded_at__isnull=True), name="appraisal_one_current_per_listing"
+                fields=["listing"],
+                condition=Q(superseded_at__isnull=True, review_status__in=COUNTED_REVIEW),
+                name="appraisal_one_current_per_listing",
             ),
             models.CheckConstraint(
                 condition=Q(kind="self") | Q(credential__isnull=False), name="appraisal_certified_has_credential"
@@ -220,7 +246,11 @@ class Appraisal(models.Model):
 
     @property
     def is_current(self) -> bool:
-        return self.superseded_at is None
+        return self.superseded_at is None and self.review_status in COUNTED_REVIEW
+
+    @property
+    def counts(self) -> bool:
+        return self.review_status in COUNTED_REVIEW
 
 
 class AppraisalEvidence(models.Model):

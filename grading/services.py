@@ -19,11 +19,13 @@ from django.utils.translation import gettext_lazy
 
 from grading.loading import shipped_documents
 from grading.models import (
+    COUNTED_REVIEW,
     Appraisal,
     AppraisalEvidence,
     AppraisalKind,
     AppraisalRequest,
     AppraisalRequestStatus,
+    AppraisalReview,
     AppraiserCredential,
     PriceFlag,
     RuleSetStatus,
@@ -34,6 +36,8 @@ from grading.rules import AnswerError, RuleSet, evaluate, parse_rule_set
 from grading.rules import content_hash as document_hash
 from grading.schema import RuleSetInvalid, validate_rule_set
 from grading.valuation import Valuation, ValuationInput, ValuationParams, ValuationUnavailable, value
+from marketplace.credit.effects import requires_review
+from marketplace.credit.models import CreditRole
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Category, Listing, ListingStatus, Membership, Role, User
 from marketplace.selectors import listing_detail
@@ -225,7 +229,10 @@ def _sign(
     version: RuleSetVersion,
     answers: Mapping[str, Any],
     credential: AppraiserCredential | None = None,
+    held: bool = False,
 ) -> Appraisal:
+    """Sign an appraisal. A `held` one waits for staff review: it does not replace the
+    listing's current grade until approved (`appraisal_review`)."""
     facts = listing_facts(listing)
     result = _evaluate_or_fail(parsed(version), answers, facts)
     signed_at = timezone.now()
@@ -248,10 +255,7 @@ def _sign(
         "signed_at": signed_at.isoformat(),
     }
     digest = appraisal_digest(fields)
-    previous = Appraisal.objects.select_for_update().filter(listing=listing, superseded_at__isnull=True).first()
-    if previous is not None:
-        # Step out of the "one current appraisal per listing" index before the new one goes in.
-        Appraisal.objects.filter(pk=previous.pk).update(superseded_at=signed_at)
+    previous = None if held else _supersede_current(listing, signed_at)
     appraisal = Appraisal.objects.create(
         listing=listing,
         kind=kind,
@@ -270,12 +274,34 @@ def _sign(
         score=result.score,
         signed_at=signed_at,
         digest=digest,
+        review_status=AppraisalReview.PENDING if held else AppraisalReview.NOT_REQUIRED,
     )
     if previous is not None:
         Appraisal.objects.filter(pk=previous.pk).update(superseded_by=appraisal)
-    listing_id = listing.pk
-    transaction.on_commit(lambda: listing_changed.send(sender=Listing, listing_id=listing_id))
+    if not held:
+        _announce(listing.pk)
     return appraisal
+
+
+def _supersede_current(listing: Listing, at: dt.datetime) -> Appraisal | None:
+    """Step the current appraisal out of the "one current appraisal per listing" index
+    before a new one goes in; the caller links it to its successor."""
+    previous = _current_for_update(listing)
+    if previous is not None:
+        Appraisal.objects.filter(pk=previous.pk).update(superseded_at=at)
+    return previous
+
+
+def _current_for_update(listing: Listing) -> Appraisal | None:
+    return (
+        Appraisal.objects.select_for_update()
+        .filter(listing=listing, superseded_at__isnull=True, review_status__in=COUNTED_REVIEW)
+        .first()
+    )
+
+
+def _announce(listing_id: int) -> None:
+    transaction.on_commit(lambda: listing_changed.send(sender=Listing, listing_id=listing_id))
 
 
 def appraisal_fields(appraisal: Appraisal) -> dict[str, Any]:
@@ -471,6 +497,8 @@ def appraisal_submit(
     if reason:
         raise PermissionDenied(reason, code="conflict_of_interest")
     cleaned_evidence = [(meta, *clean_image(file, size=size, name=name)) for meta, file, size, name in evidence]
+    # The credit policy table may send a low-tier appraiser's grades to staff first.
+    held = requires_review(appraiser.pk, CreditRole.APPRAISER)
     appraisal = _sign(
         listing=listing,
         kind=AppraisalKind.CERTIFIED,
@@ -478,6 +506,7 @@ def appraisal_submit(
         version=ruleset_for_listing(listing),
         answers=answers,
         credential=credential,
+        held=held,
     )
     for meta, data, _width, _height in cleaned_evidence:
         digest = hashlib.sha256(data).hexdigest()
@@ -493,10 +522,23 @@ def appraisal_submit(
     request.status = AppraisalRequestStatus.COMPLETED
     request.completed_at = timezone.now()
     request.save(update_fields=["status", "completed_at"])
+    if held:
+        _tell_review_pending(appraisal, listing)
+        return appraisal
+    _grade_counts(appraisal, listing)
+    return appraisal
+
+
+def _seller_of(listing: Listing) -> list[User]:
+    return [u for u in (listing.seller_user, listing.created_by) if u is not None][:1]
+
+
+def _grade_counts(appraisal: Appraisal, listing: Listing) -> None:
+    """A certified grade now counts: publication goes on and the seller hears of it."""
     if appraisal.sellable:
         _continue_publication(listing)
     notify(
-        users=[u for u in (listing.seller_user, listing.created_by) if u is not None][:1],
+        users=_seller_of(listing),
         kind="appraisal_signed",
         subject=gettext_lazy("Your item “%(title)s” was graded %(grade)s"),
         body=gettext_lazy(
@@ -505,6 +547,88 @@ def appraisal_submit(
         params={"title": listing.title, "grade": appraisal.grade or _("not sellable")},
         link=f"/my/listings/{listing.pk}/",
     )
+
+
+def _tell_review_pending(appraisal: Appraisal, listing: Listing) -> None:
+    notify(
+        users=moderators(),
+        kind="appraisal_review",
+        subject=gettext_lazy("Appraisal to review: %(title)s"),
+        body=gettext_lazy(
+            "%(appraiser)s graded “%(title)s” %(grade)s. Their appraiser credit tier requires staff review before "
+            "the grade counts; approve or reject it."
+        ),
+        params={
+            "appraiser": appraisal.appraiser.public_name,
+            "title": listing.title,
+            "grade": appraisal.grade or _("not sellable"),
+        },
+        link=f"/cms-admin/appraisal-reviews/inspect/{appraisal.pk}/",
+    )
+    notify(
+        users=_seller_of(listing),
+        kind="appraisal_review",
+        subject=gettext_lazy("The appraisal of “%(title)s” waits for staff review"),
+        body=gettext_lazy(
+            "A certified appraiser graded “%(title)s”. Staff check this appraiser's grades before they count; "
+            "you will hear from us when the grade is approved."
+        ),
+        params={"title": listing.title},
+        link=f"/my/listings/{listing.pk}/",
+    )
+
+
+@transaction.atomic
+def appraisal_review(*, staff: User, appraisal_id: int, approve: bool, note: str) -> Appraisal:
+    """Staff decide a held appraisal. Approved, it becomes the listing's grade (replacing
+    the current one, unless a newer grade already counts) and publication goes on;
+    rejected, it never counts, the appraiser is told why and the item goes back to the
+    appraisal queue if it is waiting for a grade."""
+    _require_moderator(staff)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed(
+            _("Write down why you approve or reject it."), details={"fields": {"note": [_("Required.")]}}
+        )
+    found = Appraisal.objects.filter(pk=appraisal_id).values_list("listing_id", flat=True).first()
+    if found is None:
+        raise NotFound(_("No such appraisal."))
+    listing = _listing_for_grading(found)  # the listing row serialises decisions and new grades
+    appraisal = Appraisal.objects.select_for_update().select_related("appraiser").get(pk=appraisal_id)
+    if appraisal.review_status != AppraisalReview.PENDING:
+        raise Conflict(_("This appraisal is not waiting for review."), code="appraisal_not_in_review")
+    now = timezone.now()
+    if approve:
+        current = _current_for_update(listing)
+        if current is not None and current.signed_at > appraisal.signed_at:
+            raise Conflict(
+                _("A newer grade already counts for this item; reject this appraisal instead."),
+                code="appraisal_outdated",
+            )
+        previous = _supersede_current(listing, now)
+        Appraisal.objects.filter(pk=appraisal.pk).update(
+            review_status=AppraisalReview.APPROVED, reviewed_by=staff, reviewed_at=now, review_note=note
+        )
+        if previous is not None:
+            Appraisal.objects.filter(pk=previous.pk).update(superseded_by=appraisal)
+        appraisal.refresh_from_db()
+        _announce(listing.pk)
+        _grade_counts(appraisal, listing)
+        return appraisal
+    Appraisal.objects.filter(pk=appraisal.pk).update(
+        review_status=AppraisalReview.REJECTED, reviewed_by=staff, reviewed_at=now, review_note=note
+    )
+    appraisal.refresh_from_db()
+    notify(
+        users=[appraisal.appraiser],
+        kind="appraisal_rejected",
+        subject=gettext_lazy("Your appraisal of “%(title)s” was rejected"),
+        body=gettext_lazy("Staff rejected your appraisal of “%(title)s”; it does not count: %(note)s"),
+        params={"title": listing.title, "note": note},
+        link=f"/listings/{listing.pk}/",
+    )
+    if listing.status == ListingStatus.PENDING_APPRAISAL and listing.category not in SELF_ASSESSABLE:
+        appraisal_request_create(actor=None, listing_id=listing.pk)
     return appraisal
 
 
@@ -552,10 +676,24 @@ def appraisal_requests_claimed_by(*, appraiser: User) -> list[AppraisalRequest]:
 
 
 def current_appraisals(listing_ids: Sequence[int]) -> dict[int, Appraisal]:
-    appraisals = Appraisal.objects.filter(listing_id__in=listing_ids, superseded_at__isnull=True).select_related(
-        "rule_set", "appraiser", "organisation"
-    )
+    """The grade that counts for each listing (appraisals waiting for staff review do not)."""
+    appraisals = Appraisal.objects.filter(
+        listing_id__in=listing_ids, superseded_at__isnull=True, review_status__in=COUNTED_REVIEW
+    ).select_related("rule_set", "appraiser", "organisation")
     return {a.listing_id: a for a in appraisals}
+
+
+def appraisals_in_review(listing_ids: Sequence[int]) -> dict[int, Appraisal]:
+    """The newest appraisal of each listing that waits for staff review, if any."""
+    appraisals = (
+        Appraisal.objects.filter(listing_id__in=listing_ids, review_status=AppraisalReview.PENDING)
+        .select_related("appraiser")
+        .order_by("listing_id", "-signed_at", "-pk")
+    )
+    found: dict[int, Appraisal] = {}
+    for appraisal in appraisals:
+        found.setdefault(appraisal.listing_id, appraisal)
+    return found
 
 
 # --- valuation ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections import defaultdict
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from grading.models import Appraisal, AppraisalKind
+from grading.models import COUNTED_REVIEW, Appraisal, AppraisalKind
 from marketplace.city.periods import Period
 from marketplace.city.providers import Area, StatsSection, StatsTable
 from marketplace.city.services import day_bounds
@@ -21,7 +21,9 @@ def grading_statistics(period: Period, area: Area) -> StatsSection:
     appraisals = Appraisal.objects.filter(signed_at__gte=start, signed_at__lt=end, **area.filter_kwargs("listing__"))
 
     grades: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    current = appraisals.filter(superseded_at__isnull=True).order_by("listing__category", "grade")
+    current = appraisals.filter(superseded_at__isnull=True, review_status__in=COUNTED_REVIEW).order_by(
+        "listing__category", "grade"
+    )
     for row in current.values("listing__category", "grade").annotate(n=Count("pk")):
         grades[row["listing__category"]].append((row["grade"] or "—", row["n"]))
     tables = [

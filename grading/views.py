@@ -334,6 +334,14 @@ def grade(request: HttpRequest, listing_id: int) -> HttpResponse:
                 if appraisal.sellable
                 else _("Appraisal signed: the item cannot be sold (%(why)s).") % {"why": _gate_labels(appraisal)},
             )
+            if not appraisal.counts:
+                messages.info(
+                    request,
+                    _(
+                        "With your appraiser credit tier, staff review your grades before they count; the seller "
+                        "sees this grade once it is approved."
+                    ),
+                )
             graded = listing_detail(listing_id=listing_id)
             if graded is not None and listing_can_view(user=user, listing=graded):
                 return redirect("listing_detail", pk=listing_id)

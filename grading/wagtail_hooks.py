@@ -15,6 +15,11 @@ from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.permissions import register_permission_policy
 
 from grading.admin_views import (
+    AppraisalApproveView,
+    AppraisalRejectView,
+    AppraisalReviewFilterSet,
+    AppraisalReviewIndexView,
+    AppraisalReviewInspectView,
     CredentialDocumentView,
     CredentialFilterSet,
     CredentialIndexView,
@@ -32,7 +37,7 @@ from grading.admin_views import (
     RuleSetPublishView,
 )
 from grading.forms import RuleSetDocumentForm, ValuationParametersForm
-from grading.models import AppraiserCredential, PriceFlag, RuleSetVersion, ValuationParameters
+from grading.models import Appraisal, AppraiserCredential, PriceFlag, RuleSetVersion, ValuationParameters
 from marketplace.staff_admin import StaffOnlyPermissionPolicy, StaffOnlyViewSet
 
 # Registered before any viewset asks for a policy (Wagtail would otherwise fall back to
@@ -44,6 +49,7 @@ register_permission_policy(
     AppraiserCredential, StaffOnlyPermissionPolicy(AppraiserCredential, actions={"view", "verify"})
 )
 register_permission_policy(PriceFlag, StaffOnlyPermissionPolicy(PriceFlag, actions={"view", "review"}))
+register_permission_policy(Appraisal, StaffOnlyPermissionPolicy(Appraisal, actions={"view", "review"}))
 register_permission_policy(
     ValuationParameters,
     StaffOnlyPermissionPolicy(ValuationParameters, actions={"view", "add", "change", "delete"}),
@@ -184,6 +190,55 @@ class PriceFlagViewSet(StaffOnlyViewSet):
         ]
 
 
+class AppraisalReviewViewSet(StaffOnlyViewSet):
+    """Appraisals held for staff review because of the appraiser's credit tier."""
+
+    model = Appraisal
+    name = "appraisal-reviews"
+    icon = "doc-full-inverse"
+    menu_label = _("Appraisals to review")
+    index_view_class = AppraisalReviewIndexView
+    inspect_view_class = AppraisalReviewInspectView
+    filterset_class = AppraisalReviewFilterSet
+    search_fields = ("listing__title", "appraiser__email", "appraiser__display_name")
+    ordering = ("-signed_at",)
+    inspect_view_enabled = True
+    inspect_view_fields = (
+        "listing",
+        "appraiser",
+        "organisation",
+        "grade",
+        "sellable",
+        "score",
+        "rule_set_key",
+        "rule_set_version",
+        "result",
+        "signed_at",
+        "review_status",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+    )
+
+    def _action_urls(self) -> dict[str, str]:
+        return {"approve_url_name": self.get_url_name("approve"), "reject_url_name": self.get_url_name("reject")}
+
+    def get_index_view_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_index_view_kwargs(**self._action_urls(), **kwargs)
+
+    def get_inspect_view_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_inspect_view_kwargs(**self._action_urls(), **kwargs)
+
+    def get_urlpatterns(self) -> list[URLPattern]:
+        # Signed appraisals are never edited; staff only approve or reject held ones.
+        return [
+            *self.index_urls(),
+            path("inspect/<int:pk>/", self.inspect_view, name="inspect"),
+            path("approve/<int:pk>/", self.action_view(AppraisalApproveView, "approve"), name="approve"),
+            path("reject/<int:pk>/", self.action_view(AppraisalRejectView, "reject"), name="reject"),
+        ]
+
+
 class ValuationParametersViewSet(StaffOnlyViewSet):
     model = ValuationParameters
     name = "valuation-parameters"
@@ -209,7 +264,13 @@ class GradingViewSetGroup(ModelViewSetGroup):
     menu_label = _("Grading")
     menu_icon = "tasks"
     menu_order = 260
-    items = (RuleSetVersionViewSet, AppraiserCredentialViewSet, PriceFlagViewSet, ValuationParametersViewSet)
+    items = (
+        RuleSetVersionViewSet,
+        AppraiserCredentialViewSet,
+        AppraisalReviewViewSet,
+        PriceFlagViewSet,
+        ValuationParametersViewSet,
+    )
 
 
 @hooks.register("register_admin_viewset")

@@ -6,6 +6,8 @@ depends on neither:
 
 - `SEARCH_SELLER_TIERS`: user ids → the seller's credit tier key (the credit app sends
   `marketplace.signals.listing_changed` for a seller's live listings when the tier changes).
+- `SEARCH_SHOP_TIERS`: organisation ids → the shop's own credit tier key (likewise re-sent
+  for a shop's live listings when the shop's tier changes).
 - `SEARCH_LISTING_EVENTS`: listing ids → ids of the events the listing is offered at
   (the CMS sends `listing_changed` when that link changes)."""
 
@@ -39,12 +41,18 @@ def _provider(setting: str) -> Callable[[Sequence[int]], Mapping[int, Any]] | No
 
 
 def seller_tiers(listings: Sequence[Listing]) -> dict[int, str]:
-    """Listing id → the seller's credit tier key; a shop's listing carries the tier of
-    the person who listed it for the shop ("" without a credit provider)."""
-    provider = _provider("SEARCH_SELLER_TIERS")
-    people = {listing.pk: listing.seller_user_id or listing.created_by_id for listing in listings}
-    tiers = provider([uid for uid in set(people.values()) if uid is not None]) if provider else {}
-    return {pk: str(tiers.get(uid, "")) if uid is not None else "" for pk, uid in people.items()}
+    """Listing id → the seller's credit tier key: a private seller's tier, or a shop's
+    own tier, never the tier of the person who listed it for the shop ("" without a
+    credit provider)."""
+    people = {listing.pk: listing.seller_user_id for listing in listings if listing.seller_user_id}
+    shops = {listing.pk: listing.seller_organisation_id for listing in listings if listing.seller_organisation_id}
+    person_provider = _provider("SEARCH_SELLER_TIERS")
+    shop_provider = _provider("SEARCH_SHOP_TIERS")
+    person_tiers = person_provider(list(set(people.values()))) if person_provider and people else {}
+    shop_tiers = shop_provider(list(set(shops.values()))) if shop_provider and shops else {}
+    found = {pk: str(person_tiers.get(uid, "")) for pk, uid in people.items()}
+    found |= {pk: str(shop_tiers.get(org_id, "")) for pk, org_id in shops.items()}
+    return {listing.pk: found.get(listing.pk, "") for listing in listings}
 
 
 def listing_event_ids(listings: Sequence[Listing]) -> dict[int, tuple[int, ...]]:

@@ -222,13 +222,30 @@ def consent_withdraw(request: HttpRequest) -> dict[str, bool]:
 
 @router.get("/me/credit/report", response={200: dict[str, Any], **ERRORS})
 def my_report(request: HttpRequest) -> dict[str, Any]:
-    """Your signed credit report (verify with `python -m marketplace.credit.verify FILE`)."""
+    """Your signed credit report (verify offline with
+    `python -m marketplace.credit.verify FILE --keys credit-keys.json`)."""
     return signed_report(user=request_user(request))
 
 
-@router.get("/credit/keys", response=dict[str, Any], auth=None)
+class CreditKeyOut(Schema):
+    key_id: str
+    algorithm: str
+    public_key: str = Field(description="raw 32-byte Ed25519 public key, base64")
+    fingerprint: str = Field(
+        description="lowercase hex SHA-256 of the raw public key; pin it with "
+        "`python -m marketplace.credit.verify REPORT.json --trust FINGERPRINT`"
+    )
+    revoked_at: str | None = Field(description="ISO 8601 (UTC); reports signed at or after it are invalid")
+
+
+class CreditKeysOut(Schema):
+    keys: list[CreditKeyOut]
+
+
+@router.get("/credit/keys", response=CreditKeysOut, auth=None)
 def credit_keys(request: HttpRequest) -> dict[str, Any]:
-    """The platform's published credit-report key(s)."""
+    """The platform's published credit-report keys, the same document as
+    /.well-known/credit-keys.json: save it and pass it to the verifier with `--keys FILE`."""
     return published_keys()
 
 

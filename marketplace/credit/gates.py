@@ -1,6 +1,7 @@
 """The credit publication gate: what a seller's tier means for publishing, from the
 staff-edited policy table (TierEffect): low tiers need a certified appraisal in every
-category and may have only so many listings on sale at once."""
+category and may have only so many listings on sale at once. A shop's listings follow
+the shop's own tier and the policy rows of role shop."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ from collections.abc import Sequence
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from marketplace.credit.models import CreditRole, TierEffectKind
-from marketplace.credit.selectors import active_effects, seller_tiers_for_users, tier_label
-from marketplace.gates import PublicationGate, Results
+from marketplace.credit.models import CreditRole, TierEffect, TierEffectKind
+from marketplace.credit.selectors import (
+    active_effects,
+    seller_tiers_for_users,
+    shop_tiers_for_organisations,
+    tier_label,
+)
+from marketplace.gates import BlockingReason, PublicationGate, Results
 from marketplace.models import Listing, ListingStatus
+
+GATING = (TierEffectKind.CERTIFIED_APPRAISAL, TierEffectKind.OPEN_LISTING_CAP)
 
 
 def has_certified_grade(listing: Listing) -> bool:
@@ -27,71 +35,98 @@ def has_certified_grade(listing: Listing) -> bool:
     return False
 
 
+def _gates(effects: dict[str, dict[str, TierEffect]]) -> bool:
+    return any(kind in rows for rows in effects.values() for kind in GATING)
+
+
 class CreditTierGate(PublicationGate):
     name = "credit_tier"
 
     def check(self, listings: Sequence[Listing]) -> Results:
         sellers = {listing.seller_user_id for listing in listings if listing.seller_user_id}
-        if not sellers:
+        shops = {listing.seller_organisation_id for listing in listings if listing.seller_organisation_id}
+        seller_effects = active_effects(CreditRole.SELLER) if sellers else {}
+        shop_effects = active_effects(CreditRole.SHOP) if shops else {}
+        if not (_gates(seller_effects) or _gates(shop_effects)):
             return {}
-        effects = active_effects(CreditRole.SELLER)
-        if not any(
-            TierEffectKind.CERTIFIED_APPRAISAL in row or TierEffectKind.OPEN_LISTING_CAP in row
-            for row in effects.values()
-        ):
-            return {}
-        tiers = seller_tiers_for_users(sellers)
-        capped = {
-            user_id for user_id, tier in tiers.items() if TierEffectKind.OPEN_LISTING_CAP in effects.get(tier, {})
+        seller_tiers = seller_tiers_for_users(sellers) if _gates(seller_effects) else {}
+        shop_tiers = shop_tiers_for_organisations(shops) if _gates(shop_effects) else {}
+        capped_sellers = {
+            user_id
+            for user_id, tier in seller_tiers.items()
+            if TierEffectKind.OPEN_LISTING_CAP in seller_effects.get(tier, {})
         }
-        on_sale: dict[int, int] = {}
-        if capped:
-            on_sale = dict(
-                Listing.objects.filter(
-                    seller_user_id__in=capped, status__in=[ListingStatus.PUBLISHED, ListingStatus.RESERVED]
-                )
-                .values_list("seller_user_id")
-                .annotate(n=Count("pk"))
-                .values_list("seller_user_id", "n")
-            )
+        capped_shops = {
+            org_id
+            for org_id, tier in shop_tiers.items()
+            if TierEffectKind.OPEN_LISTING_CAP in shop_effects.get(tier, {})
+        }
+        on_sale = self._on_sale("seller_user_id", capped_sellers)
+        shop_on_sale = self._on_sale("seller_organisation_id", capped_shops)
         results: Results = {}
         for listing in listings:
-            if not listing.seller_user_id:
+            if listing.seller_user_id and listing.seller_user_id in seller_tiers:
+                tier = seller_tiers[listing.seller_user_id]
+                rules = seller_effects.get(tier, {})
+                selling = on_sale.get(listing.seller_user_id, 0)
+                shop = False
+            elif listing.seller_organisation_id and listing.seller_organisation_id in shop_tiers:
+                tier = shop_tiers[listing.seller_organisation_id]
+                rules = shop_effects.get(tier, {})
+                selling = shop_on_sale.get(listing.seller_organisation_id, 0)
+                shop = True
+            else:
                 continue
-            tier = tiers[listing.seller_user_id]
-            rules = effects.get(tier, {})
-            label = tier_label(tier)
-            reasons = []
-            if TierEffectKind.CERTIFIED_APPRAISAL in rules and not has_certified_grade(listing):
-                reasons.append(
-                    self.reason(
-                        "credit_certified_required",
-                        _(
-                            "With your seller credit tier “%(tier)s”, every item needs a certified appraisal before "
-                            "it can be published. Ask for one on the listing page; your credit page explains how "
-                            "to raise your tier."
-                        )
-                        % {"tier": label},
-                    )
-                )
-            cap = rules.get(TierEffectKind.OPEN_LISTING_CAP)
-            limit = cap.limit if cap is not None else None
-            if (
-                limit is not None
-                and listing.status != ListingStatus.PUBLISHED
-                and on_sale.get(listing.seller_user_id, 0) >= limit
-            ):
-                reasons.append(
-                    self.reason(
-                        "credit_listing_cap",
-                        _(
-                            "With your seller credit tier “%(tier)s” you may have at most %(limit)s listings on "
-                            "sale at once. Wait until one sells or withdraw one."
-                        )
-                        % {"tier": label, "limit": limit},
-                        limit=limit,
-                    )
-                )
+            reasons = self._reasons(listing, rules, tier_label(tier), selling, shop=shop)
             if reasons:
                 results[listing.pk] = reasons
         return results
+
+    @staticmethod
+    def _on_sale(column: str, sellers: set[int]) -> dict[int, int]:
+        if not sellers:
+            return {}
+        return dict(
+            Listing.objects.filter(
+                **{f"{column}__in": sellers}, status__in=[ListingStatus.PUBLISHED, ListingStatus.RESERVED]
+            )
+            .values_list(column)
+            .annotate(n=Count("pk"))
+            .values_list(column, "n")
+        )
+
+    def _reasons(
+        self, listing: Listing, rules: dict[str, TierEffect], label: str, selling: int, *, shop: bool
+    ) -> list[BlockingReason]:
+        reasons = []
+        if TierEffectKind.CERTIFIED_APPRAISAL in rules and not has_certified_grade(listing):
+            message = (
+                _(
+                    "With your shop's credit tier “%(tier)s”, every item needs a certified appraisal before it can "
+                    "be published. Ask for one on the listing page; the shop owner's credit page explains how to "
+                    "raise the tier."
+                )
+                if shop
+                else _(
+                    "With your seller credit tier “%(tier)s”, every item needs a certified appraisal before "
+                    "it can be published. Ask for one on the listing page; your credit page explains how "
+                    "to raise your tier."
+                )
+            )
+            reasons.append(self.reason("credit_certified_required", message % {"tier": label}))
+        cap = rules.get(TierEffectKind.OPEN_LISTING_CAP)
+        limit = cap.limit if cap is not None else None
+        if limit is not None and listing.status != ListingStatus.PUBLISHED and selling >= limit:
+            message = (
+                _(
+                    "With your shop's credit tier “%(tier)s” the shop may have at most %(limit)s listings on sale "
+                    "at once. Wait until one sells or withdraw one."
+                )
+                if shop
+                else _(
+                    "With your seller credit tier “%(tier)s” you may have at most %(limit)s listings on "
+                    "sale at once. Wait until one sells or withdraw one."
+                )
+            )
+            reasons.append(self.reason("credit_listing_cap", message % {"tier": label, "limit": limit}, limit=limit))
+        return reasons

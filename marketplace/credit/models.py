@@ -25,6 +25,7 @@ class CreditRole(models.TextChoices):
     APPRAISER = "appraiser", _("Appraiser")
     ERASURE_PROVIDER = "erasure_provider", _("Erasure provider")
     SHOP = "shop", _("Shop")
+    TECHNICIAN = "technician", _("Erasure technician")
 
 
 class CreditEventKind(models.TextChoices):
@@ -36,6 +37,9 @@ class CreditEventKind(models.TextChoices):
     FALSE_CLAIM = "false_claim", _("Dispute rejected (false claim)")
     APPRAISAL_OVERTURNED = "appraisal_overturned", _("Appraisal overturned")
     CERTIFICATE_REVOKED = "certificate_revoked", _("Erasure certificate revoked")
+    # Work that stood: not revoked / not overturned the policy's settle days after it counted.
+    CERTIFICATE_STOOD = "certificate_stood", _("Erasure certificate still valid")
+    APPRAISAL_STOOD = "appraisal_stood", _("Appraisal not overturned")
     STALL_NO_SHOW = "stall_no_show", _("Stall no-show")
     MODERATOR_SANCTION = "moderator_sanction", _("Moderator sanction")
     VERIFICATION = "verification", _("Verification")
@@ -218,7 +222,8 @@ class TierEffectKind(models.TextChoices):
     CERTIFIED_APPRAISAL = "certified_appraisal", _("Needs a certified appraisal in every category")
     OPEN_LISTING_CAP = "open_listing_cap", _("At most this many listings on sale")
     NO_CASH_ON_PICKUP = "no_cash_on_pickup", _("No cash-on-pickup reservations")
-    BADGE = "badge", _("Top-seller badge")
+    BADGE = "badge", _("Top-tier badge")
+    STAFF_REVIEW = "staff_review", _("Certificates and grades go to staff review before they count")
 
 
 class TierEffect(models.Model):

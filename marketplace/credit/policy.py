@@ -36,6 +36,7 @@ def policy_parameters(policy: Policy = POLICY) -> dict[str, Any]:
         "unknown_rater_weight": policy.unknown_rater_weight,
         "counterparty_window_days": policy.counterparty_window_days,
         "ring_discount": policy.ring_discount,
+        "work_settle_days": policy.work_settle_days,
         "rating_window_days": getattr(settings, "CREDIT_RATING_WINDOW_DAYS", 14),
         "tiers": [
             {

@@ -28,9 +28,13 @@ def on_stall_no_show(sender: Any, user_id: int, application_id: int, **kwargs: A
     services.credit_stall_no_show(user_id=user_id, application_id=application_id)
 
 
-def on_certificate_revoked(sender: Any, certificate_id: str, technician_id: int | None = None, **kwargs: Any) -> None:
+def on_certificate_revoked(
+    sender: Any, certificate_id: str, technician_id: int | None = None, provider_id: int | None = None, **kwargs: Any
+) -> None:
     if technician_id is not None:
-        services.credit_certificate_revoked(technician_id=technician_id, certificate_id=str(certificate_id))
+        services.credit_certificate_revoked(
+            technician_id=technician_id, certificate_id=str(certificate_id), provider_id=provider_id
+        )
 
 
 def on_email_confirmed(sender: Any, request: Any = None, email_address: Any = None, **kwargs: Any) -> None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from marketplace.credit.models import CreditRole, CreditScore
 from marketplace.credit.selectors import credit_report_counts, prior_tier
 from marketplace.credit.services import prior_score
-from marketplace.credit.signing import key_id_of, public_key_b64, sign_report
+from marketplace.credit.signing import fingerprint_of, public_key_b64, published_key_entry, sign_report
 from marketplace.models import User
 
 
@@ -33,8 +33,16 @@ def signing_key() -> Ed25519PrivateKey:
 
 
 def published_keys() -> dict[str, Any]:
-    public = public_key_b64(signing_key())
-    return {"keys": [{"key_id": key_id_of(public), "algorithm": "Ed25519", "public_key": public}]}
+    """The keys document verifiers save and pass to `--keys`. Each key carries its
+    fingerprint (what `--trust` pins) and `revoked_at`: reports signed with a key at or
+    after that moment are invalid. Only the current key is published today; a key taken
+    out of service would stay listed here with its revocation time."""
+    return {"keys": [published_key_entry(public_key_b64(signing_key()))]}
+
+
+def signing_key_fingerprint() -> str:
+    """Shown next to the report download so people can pin it with `--trust`."""
+    return fingerprint_of(public_key_b64(signing_key()))
 
 
 def report_document(*, user: User, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-ROLES = ("seller", "buyer", "appraiser", "erasure_provider", "shop")
+ROLES = ("seller", "buyer", "appraiser", "erasure_provider", "shop", "technician")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,11 @@ class Policy:
             "false_claim": 4.0,
             "appraisal_overturned": 6.0,
             "certificate_revoked": 8.0,
+            # Positive evidence for appraisers, technicians and providers: work that still
+            # stands `work_settle_days` after it counted. Volume is what lets a long clean
+            # record absorb one revocation (see `score`).
+            "certificate_stood": 1.0,
+            "appraisal_stood": 1.0,
             "stall_no_show": 2.0,
             "moderator_sanction": 8.0,
             "verification": 2.0,
@@ -61,6 +66,9 @@ class Policy:
     unknown_rater_weight: float = 0.75
     counterparty_window_days: int = 7
     ring_discount: float = 0.0  # weight kept for ratings inside a detected ring
+    # An accepted erasure certificate not revoked, or a signed appraisal not overturned,
+    # this many days after it counted becomes positive evidence for whoever did the work.
+    work_settle_days: int = 30
     tiers: tuple[Tier, ...] = (
         Tier("excellent", 900, "信用极好", "Excellent"),
         Tier("good", 800, "信用良好", "Good"),
@@ -124,6 +132,18 @@ def rater_weight(rater_score: int | None, policy: Policy = POLICY) -> float:
     if rater_score is None:
         return policy.unknown_rater_weight
     return policy.rater_floor + (1 - policy.rater_floor) * max(0, min(1000, rater_score)) / 1000
+
+
+def settled_at(counted_at: dt.datetime, policy: Policy = POLICY) -> dt.datetime:
+    """When a certificate accepted (or an appraisal signed) at `counted_at` has stood long
+    enough to count as positive evidence; the evidence is dated then, so a late run of the
+    periodic job gives the same score as a timely one."""
+    return counted_at + dt.timedelta(days=policy.work_settle_days)
+
+
+def settle_cutoff(now: dt.datetime, policy: Policy = POLICY) -> dt.datetime:
+    """Work that counted at or before this moment has stood long enough."""
+    return now - dt.timedelta(days=policy.work_settle_days)
 
 
 def decay(at: dt.datetime, now: dt.datetime, policy: Policy = POLICY) -> float:
@@ -243,8 +263,16 @@ IMPROVEMENT_HINTS = {
 }
 
 
-def improvements(result: Score, policy: Policy = POLICY) -> list[tuple[str, str]]:
-    """Plain-language hints (zh, en) of what would raise the score."""
+# What builds a record in each role whose evidence is work rather than orders.
+WORK_HINTS = {
+    "technician": ("更多经得起时间检验、未被撤销的清除证书", "More erasure certificates that stay valid"),
+    "erasure_provider": ("更多经得起时间检验、未被撤销的清除证书", "More erasure certificates that stay valid"),
+    "appraiser": ("更多未被推翻的鉴定", "More appraisals that are not overturned"),
+}
+
+
+def improvements(result: Score, policy: Policy = POLICY, *, role: str = "seller") -> list[tuple[str, str]]:
+    """Plain-language hints (zh, en) of what would raise the score of `role`."""
     hints: list[tuple[str, str]] = []
     negatives = sorted((c for c in result.contributions if c.counted and c.impact < 0), key=lambda c: c.impact)
     for contribution in negatives:
@@ -253,10 +281,11 @@ def improvements(result: Score, policy: Policy = POLICY) -> list[tuple[str, str]
             hints.append(hint)
     if result.next_tier is not None:
         tier = result.next_tier
+        zh, en = WORK_HINTS.get(role, ("再完成一些好评订单", "More well-rated completed orders"))
         hints.append(
             (
-                f"再完成一些好评订单可升至“{tier.label_zh}”（需 {tier.minimum} 分）。",
-                f"More well-rated completed orders lead to “{tier.label_en}” ({tier.minimum} points).",
+                f"{zh}可升至“{tier.label_zh}”（需 {tier.minimum} 分）。",
+                f"{en} lead to “{tier.label_en}” ({tier.minimum} points).",
             )
         )
     return hints

@@ -24,7 +24,7 @@ from marketplace.credit.models import (
     TierEffect,
     TierEffectKind,
 )
-from marketplace.credit.services import EVENT_COLUMNS, active_rings, score_subjects
+from marketplace.credit.services import EVENT_COLUMNS, active_rings, organisation_subjects, score_subjects
 from marketplace.models import Order, User
 
 
@@ -55,6 +55,16 @@ def tiers_for_users(user_ids: Iterable[int], role: str) -> dict[int, str]:
 def seller_tiers_for_users(user_ids: Iterable[int]) -> dict[int, str]:
     """Seller tier key per user id (for search and listing badges)."""
     return tiers_for_users(user_ids, CreditRole.SELLER)
+
+
+def shop_tiers_for_organisations(organisation_ids: Iterable[int]) -> dict[int, str]:
+    """The shop's own tier key (role shop) per organisation id, for search and listing
+    badges; a shop without an owner has the newcomer's tier. Two queries."""
+    ids = set(organisation_ids)
+    subjects = organisation_subjects(ids)
+    tiers = tiers_for_users(subjects.values(), CreditRole.SHOP)
+    default = prior_tier().key
+    return {org_id: tiers[subjects[org_id]] if org_id in subjects else default for org_id in ids}
 
 
 def active_effects(role: str) -> dict[str, dict[str, TierEffect]]:
@@ -109,10 +119,9 @@ def public_credit(*, user: User) -> PublicCredit:
     ratings = Rating.objects.filter(ratee=user, revealed_at__isnull=False).aggregate(
         n=Count("pk"), positive=Count("pk", filter=Q(stars__gte=4))
     )
-    badges = []
-    seller_tier = scores[CreditRole.SELLER].tier if CreditRole.SELLER in scores else default
-    if active_effects(CreditRole.SELLER).get(seller_tier, {}).get(TierEffectKind.BADGE):
-        badges.append("top_seller")
+    # One badge per role whose top tier the user reached ("top_seller", "top_technician", …).
+    badge_rows = set(TierEffect.objects.filter(effect=TierEffectKind.BADGE, active=True).values_list("role", "tier"))
+    badges = [f"top_{role.role}" for role in roles if (role.role, role.tier) in badge_rows]
     return PublicCredit(
         user=user,
         roles=roles,
@@ -170,7 +179,7 @@ def credit_breakdown(*, user: User, role: str, now: dt.datetime | None = None, t
     by_id = {str(e.pk): e for e in events}
     top_rows = [ContributionRow(by_id[c.event_id], c.impact) for c in result.top(top) if abs(c.impact) >= 0.5]
     english = translation.get_language() != "zh-hans"
-    hints = [en if english else zh for zh, en in scoring.improvements(result)]
+    hints = [en if english else zh for zh, en in scoring.improvements(result, role=role)]
     reversed_ids = {e.reverses_id for e in events if e.reverses_id}
     counts = Counter(e.kind for e in events if e.reverses_id is None and e.pk not in reversed_ids)
     tier_effects = list(TierEffect.objects.filter(role=role, tier=result.tier.key, active=True))

@@ -60,19 +60,29 @@ def prior_score() -> int:
 # --- Who is scored for an order ------------------------------------------------------------
 
 
+def organisation_subjects(organisation_ids: Iterable[int]) -> dict[int, int]:
+    """Organisation id → the user its credit is recorded on: its first owner. A shop is
+    scored in role shop and an erasure provider in role erasure_provider on that user,
+    apart from the owner's own record as a seller. One query."""
+    found: dict[int, int] = {}
+    rows = (
+        Membership.objects.filter(organisation_id__in=set(organisation_ids), role=Role.OWNER)
+        .order_by("organisation_id", "pk")
+        .values_list("organisation_id", "user_id")
+    )
+    for organisation_id, user_id in rows:
+        found.setdefault(int(organisation_id), int(user_id))
+    return found
+
+
 def seller_subject(order: Order) -> tuple[int, str] | None:
     """The person scored as the order's seller: the seller, or the shop's first owner (role shop)."""
     if order.seller_user_id is not None:
         return int(order.seller_user_id), CreditRole.SELLER
     if order.seller_organisation_id is None:
         return None
-    owner = (
-        Membership.objects.filter(organisation_id=order.seller_organisation_id, role=Role.OWNER)
-        .order_by("pk")
-        .values_list("user_id", flat=True)
-        .first()
-    )
-    return (int(owner), CreditRole.SHOP) if owner is not None else None
+    owner = organisation_subjects([order.seller_organisation_id]).get(order.seller_organisation_id)
+    return (owner, CreditRole.SHOP) if owner is not None else None
 
 
 # --- Recording events ------------------------------------------------------------------------
@@ -111,9 +121,12 @@ def credit_event_record(
     reason: str = "",
     reverses: CreditEvent | None = None,
     dedupe_key: str = "",
+    recompute: bool = True,
 ) -> CreditEvent:
     """Append one credit event (the only way one is written) and recompute the subject's
-    score after commit. With a `dedupe_key` the same fact is recorded once."""
+    score after commit. With a `dedupe_key` the same fact is recorded once. Callers that
+    record many events of one subject pass `recompute=False` and schedule one recompute
+    per subject themselves (`recompute_after_commit`)."""
     _validate_event(role, kind, positive, negative, weight)
     if dedupe_key:
         existing = CreditEvent.objects.filter(dedupe_key=dedupe_key).first()
@@ -146,8 +159,13 @@ def credit_event_record(
         if existing is None:
             raise
         return existing
-    _recompute_after_commit(subject_id, role)
+    if recompute:
+        _recompute_after_commit(subject_id, role)
     return event
+
+
+def recompute_after_commit(user_id: int, role: str) -> None:
+    _recompute_after_commit(user_id, role)
 
 
 def _recompute_after_commit(user_id: int, role: str) -> None:
@@ -251,10 +269,10 @@ def credit_shipment_late(*, order_id: int) -> CreditEvent | None:
     )
 
 
-def _certified_appraiser_of(order: Order) -> int | None:
-    """The appraiser whose certified grade the buyer relied on. The order records the
-    grade (settings.MARKETPLACE_ORDER_SNAPSHOT_PROVIDERS); the appraiser is looked up by
-    the app registry so the marketplace never imports the grading app."""
+def _certified_appraisal_of(order: Order) -> tuple[int, int] | None:
+    """(appraisal id, appraiser id) of the certified grade the buyer relied on. The order
+    records the grade (settings.MARKETPLACE_ORDER_SNAPSHOT_PROVIDERS); the appraiser is
+    looked up by the app registry so the marketplace never imports the grading app."""
     from django.apps import apps
 
     grade = (order.snapshot or {}).get("grade") or {}
@@ -262,7 +280,30 @@ def _certified_appraiser_of(order: Order) -> int | None:
         return None
     appraisal_model = apps.get_model("grading", "Appraisal")
     found = appraisal_model.objects.filter(pk=grade["appraisal_id"]).values_list("appraiser_id", flat=True).first()
-    return int(found) if found is not None else None
+    return (int(grade["appraisal_id"]), int(found)) if found is not None else None
+
+
+def stood_dedupe_key(kind: str, work_id: Any, party: str) -> str:
+    """The one "work stood" event of a certificate or appraisal for one party."""
+    return f"{kind}:{work_id}:{party}"
+
+
+def _withdraw_stood(dedupe_key: str, *, reason: str, at: dt.datetime) -> CreditEvent | None:
+    """Work that was credited as having stood turned out bad after all (a certificate
+    revoked, an appraisal overturned later than the settle days): the positive event is
+    reversed, so the record is as if it had never counted."""
+    event = CreditEvent.objects.filter(dedupe_key=dedupe_key).first()
+    if event is None or CreditEvent.objects.filter(reverses=event).exists():
+        return None
+    return credit_event_record(
+        subject_id=event.subject_id,
+        role=event.role,
+        kind=event.kind,
+        reverses=event,
+        reason=reason,
+        occurred_at=at,
+        dedupe_key=f"withdrawn:{dedupe_key}",
+    )
 
 
 @transaction.atomic
@@ -293,8 +334,14 @@ def credit_dispute_resolved(*, order_id: int, upheld: bool) -> list[CreditEvent]
                 )
             )
         if dispute.kind == "not_as_graded":
-            appraiser_id = _certified_appraiser_of(order)
-            if appraiser_id is not None:
+            appraisal = _certified_appraisal_of(order)
+            if appraisal is not None:
+                appraisal_id, appraiser_id = appraisal
+                _withdraw_stood(
+                    stood_dedupe_key(K.APPRAISAL_STOOD, appraisal_id, CreditRole.APPRAISER),
+                    reason="appraisal overturned",
+                    at=at,
+                )
                 events.append(
                     credit_event_record(
                         subject_id=appraiser_id,
@@ -333,14 +380,37 @@ def credit_stall_no_show(*, user_id: int, application_id: int) -> CreditEvent:
     )
 
 
-def credit_certificate_revoked(*, technician_id: int, certificate_id: str) -> CreditEvent:
-    return credit_event_record(
-        subject_id=technician_id,
-        role=CreditRole.ERASURE_PROVIDER,
-        kind=K.CERTIFICATE_REVOKED,
-        negative=1.0,
-        dedupe_key=f"certificate_revoked:{certificate_id}",
-    )
+@transaction.atomic
+def credit_certificate_revoked(
+    *, technician_id: int, certificate_id: str, provider_id: int | None = None
+) -> list[CreditEvent]:
+    """A certificate revoked for a fault counts against the technician who erased the
+    device (role technician) and the provider that issued it (role erasure_provider, on
+    its first owner); a "still valid" event it earned earlier is withdrawn."""
+    at = timezone.now()
+    parties: list[tuple[str, int, str]] = [("technician", technician_id, CreditRole.TECHNICIAN)]
+    provider_subject = organisation_subjects([provider_id]).get(provider_id) if provider_id is not None else None
+    if provider_subject is not None:
+        parties.append(("provider", provider_subject, CreditRole.ERASURE_PROVIDER))
+    events = []
+    for party, subject_id, role in parties:
+        _withdraw_stood(
+            stood_dedupe_key(K.CERTIFICATE_STOOD, certificate_id, party), reason="certificate revoked", at=at
+        )
+        events.append(
+            credit_event_record(
+                subject_id=subject_id,
+                role=role,
+                kind=K.CERTIFICATE_REVOKED,
+                negative=1.0,
+                occurred_at=at,
+                # The technician's key is the one used before providers were scored too.
+                dedupe_key=f"certificate_revoked:{certificate_id}"
+                if party == "technician"
+                else f"certificate_revoked:{certificate_id}:{party}",
+            )
+        )
+    return events
 
 
 def credit_verification_changed(*, user_id: int, level: str) -> list[CreditEvent]:
@@ -685,12 +755,18 @@ def score_subjects(
 
 
 def _announce_tier_change(user_id: int, role: str) -> None:
-    """Search shows sellers' tiers: re-index their listings on sale."""
-    if role != CreditRole.SELLER:
+    """Search shows sellers' and shops' tiers: re-index their listings on sale."""
+    if role == CreditRole.SELLER:
+        selling = Q(seller_user_id=user_id)
+    elif role == CreditRole.SHOP:
+        owned = Membership.objects.filter(user_id=user_id, role=Role.OWNER).values_list("organisation_id", flat=True)
+        shops = [org for org, subject in organisation_subjects(owned).items() if subject == user_id]
+        if not shops:
+            return
+        selling = Q(seller_organisation_id__in=shops)
+    else:
         return
-    listing_ids = list(
-        Listing.objects.filter(seller_user_id=user_id, status=ListingStatus.PUBLISHED).values_list("pk", flat=True)
-    )
+    listing_ids = list(Listing.objects.filter(selling, status=ListingStatus.PUBLISHED).values_list("pk", flat=True))
     if listing_ids:
         # One batch, not a task per listing: a shop-sized seller has thousands.
         transaction.on_commit(functools.partial(listings_changed.send, sender=Listing, listing_ids=listing_ids))

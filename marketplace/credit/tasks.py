@@ -28,3 +28,13 @@ def ratings_reveal_due_task() -> int:
     from marketplace.credit.services import ratings_reveal_due
 
     return ratings_reveal_due()
+
+
+@shared_task
+def credit_work_settle_task() -> dict[str, int]:
+    """Daily: certificates and appraisals that stood the policy's settle days count as
+    positive evidence for the technician, the provider and the appraiser (idempotent)."""
+    from marketplace.credit.settlement import credit_work_settle
+
+    report = credit_work_settle()
+    return {"certificates": report.certificates, "appraisals": report.appraisals, "events": report.events}

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from marketplace.credit import services
 from marketplace.credit.forms import AppealForm, RatingForm
 from marketplace.credit.models import CreditRole
-from marketplace.credit.report import published_keys, signed_report
+from marketplace.credit.report import published_keys, signed_report, signing_key_fingerprint
 from marketplace.credit.selectors import consent_of, credit_breakdown, order_ratings, public_credit, tier_label
 from marketplace.errors import DomainError, NotFound, ValidationFailed
 from marketplace.models import User
@@ -103,6 +103,7 @@ def my_credit(request: HttpRequest) -> HttpResponse:
             "next_tier_label": tier_label(breakdown.next_tier.key) if breakdown.next_tier else "",
             "appeal_form": AppealForm(),
             "consent": consent_of(user),
+            "report_key_fingerprint": signing_key_fingerprint(),
         },
     )
 

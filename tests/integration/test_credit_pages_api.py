@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -11,7 +14,7 @@ from wagtail.models import Page
 from marketplace.credit.models import CreditConsent, CreditEvent, PartnerToken
 from marketplace.credit.report import published_keys
 from marketplace.credit.services import credit_adjust, credit_event_record, partner_token_create, rating_submit
-from marketplace.credit.signing import verify_report
+from marketplace.credit.signing import TrustAnchors, verify_report
 from marketplace.models import OrderStatus
 from marketplace.services.orders import order_handover_confirm, order_place
 from tests.factories import UserFactory
@@ -145,8 +148,7 @@ def test_partner_api_needs_a_token_and_the_users_consent_which_can_be_withdrawn(
     response = partner.get(url, HTTP_X_PARTNER_TOKEN=raw)
     assert response.status_code == 200
     bundle = response.json()
-    key = published_keys()["keys"][0]["public_key"]
-    assert verify_report(bundle, trusted_public_key=key).valid
+    assert verify_report(bundle, trust=TrustAnchors.build(documents=[published_keys()])).valid
     text = json.dumps(bundle, ensure_ascii=False)
     assert seller.email not in text  # no contact details in a shared report
 
@@ -197,9 +199,35 @@ def test_the_report_download_is_signed_and_verifies(seller, tmp_path):
     assert "attachment" in response["Content-Disposition"]
     path = tmp_path / "report.json"
     path.write_bytes(response.content)
-    key = client_for().get("/.well-known/credit-keys.json").json()["keys"][0]["public_key"]
+    keys = tmp_path / "credit-keys.json"
+    keys.write_bytes(client_for().get("/.well-known/credit-keys.json").content)
+    assert main([str(path), "--keys", str(keys)]) == 0
+    key = json.loads(keys.read_text())["keys"][0]["public_key"]
     assert main([str(path), "--key", key]) == 0
+    assert main([str(path)]) == 2  # the key inside the report alone is not trusted
     assert client_for().get("/my/credit/report.json").status_code == 302  # login required
+
+
+def test_the_published_keys_carry_their_fingerprint_shown_where_the_report_is_downloaded(seller, tmp_path):
+    from marketplace.credit.verify import main
+
+    document = client_for().get("/.well-known/credit-keys.json").json()
+    assert client_for().get("/api/v1/credit/keys").json() == document
+    assert document["keys"]
+    for key in document["keys"]:
+        raw = base64.b64decode(key["public_key"])
+        assert len(raw) == 32
+        assert key["fingerprint"] == hashlib.sha256(raw).hexdigest()
+        assert key["revoked_at"] is None
+
+    page = client_for(seller).get("/my/credit/").content.decode()
+    shown = re.search(r"data-credit-key-fingerprint>sha256:([0-9a-f]{64})<", page)
+    assert shown and shown.group(1) == document["keys"][0]["fingerprint"]
+    assert f"--trust sha256:{shown.group(1)}" in page
+
+    report = tmp_path / "report.json"
+    report.write_bytes(client_for(seller).get("/my/credit/report.json").content)
+    assert main([str(report), "--trust", f"sha256:{shown.group(1)}"]) == 0
 
 
 def test_an_appeal_from_the_breakdown_page_reaches_the_moderators(seller):

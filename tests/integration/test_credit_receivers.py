@@ -13,6 +13,7 @@ from PIL import Image
 
 from grading.models import Appraisal
 from marketplace.credit.models import CreditEvent
+from marketplace.models import Membership, Role
 from marketplace.services.orders import (
     DisputeOutcome,
     dispute_open,
@@ -81,14 +82,16 @@ def test_a_rejected_dispute_is_a_false_claim_of_the_buyer(settings, stripe_setti
     assert "dispute_upheld" not in kinds(phone.seller_user)
 
 
-def test_a_revoked_certificate_counts_against_the_technician_who_issued_it(settings):
+def test_a_revoked_certificate_counts_against_the_technician_and_the_provider(settings):
     settings.MARKETPLACE_PUBLICATION_GATES = ALL_GATES
     phone = graded_erased_phone(title="小米手机 13")
     certificate = ErasureCertificate.objects.get(listing=phone)
 
     certificate_revoke(actor=certificate.technician, certificate_id=certificate.pk, reason="wrong device")
 
-    assert kinds(certificate.technician) == {"certificate_revoked": "erasure_provider"}
+    assert kinds(certificate.technician) == {"certificate_revoked": "technician"}
+    owner = Membership.objects.get(organisation=certificate.provider, role=Role.OWNER).user
+    assert kinds(owner) == {"certificate_revoked": "erasure_provider"}
 
 
 def test_a_stall_no_show_and_a_verified_address_are_recorded_once():

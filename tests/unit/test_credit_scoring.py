@@ -8,7 +8,16 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marketplace.credit.scoring import POLICY, Evidence, RatingEdge, detect_rings, improvements, score
+from marketplace.credit.scoring import (
+    POLICY,
+    Evidence,
+    RatingEdge,
+    detect_rings,
+    improvements,
+    score,
+    settle_cutoff,
+    settled_at,
+)
 
 NOW = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
 
@@ -93,7 +102,18 @@ def test_the_breakdown_explains_and_suggests():
     assert any("Ship within the deadline" in en for _, en in improvements(result))
 
 
-EVENT_KINDS = ["order_completed", "rating", "late_shipment", "dispute_upheld", "verification", "cancellation_at_fault"]
+EVENT_KINDS = [
+    "order_completed",
+    "rating",
+    "late_shipment",
+    "dispute_upheld",
+    "verification",
+    "cancellation_at_fault",
+    "certificate_stood",
+    "certificate_revoked",
+    "appraisal_stood",
+    "appraisal_overturned",
+]
 
 
 @st.composite
@@ -153,3 +173,70 @@ def test_the_order_of_events_does_not_matter_and_results_repeat(items, rng):
     shuffled = list(items)
     rng.shuffle(shuffled)
     assert score(items, now=NOW) == score(shuffled, now=NOW)
+
+
+# --- Technicians, providers and appraisers: work that stood against work that failed ---------
+
+
+def stood(n: int, *, kind: str = "certificate_stood", first_days_ago: float = 0, spread_days: float = 0):
+    """`n` pieces of work that stood, spread evenly over `spread_days` from `first_days_ago`."""
+    step = spread_days / n if n else 0
+    return [Evidence(f"w{i}", kind, NOW - dt.timedelta(days=first_days_ago + i * step), positive=1) for i in range(n)]
+
+
+def revoked(days_ago: float = 1, kind: str = "certificate_revoked"):
+    return Evidence("bad", kind, NOW - dt.timedelta(days=days_ago), negative=1)
+
+
+def test_forty_clean_certificates_absorb_one_revocation_and_one_does_not():
+    newcomer = score([], now=NOW)
+    long_record = score([*stood(40, first_days_ago=30, spread_days=330), revoked()], now=NOW)
+    short_record = score([*stood(1, first_days_ago=30), revoked()], now=NOW)
+    only_revoked = score([revoked()], now=NOW)
+
+    assert long_record.tier.key not in ("restricted", "watch")
+    assert short_record.tier.key == "restricted"
+    assert only_revoked.value < short_record.value < long_record.value
+    # The same revocation costs the long record far fewer points.
+    long_drop = score(stood(40, first_days_ago=30, spread_days=330), now=NOW).value - long_record.value
+    short_drop = score(stood(1, first_days_ago=30), now=NOW).value - short_record.value
+    assert long_drop * 2 < short_drop
+    assert newcomer.value - only_revoked.value > short_drop > long_drop
+
+
+@settings(max_examples=200)
+@given(
+    st.integers(0, 150),
+    st.integers(1, 150),
+    st.floats(0, 365),
+    st.floats(0, 730),
+    st.sampled_from([("certificate_stood", "certificate_revoked"), ("appraisal_stood", "appraisal_overturned")]),
+)
+def test_one_failure_costs_a_longer_clean_record_less(fewer, more_by, age, failure_age, kinds):
+    good, bad = kinds
+
+    def with_and_without(n):
+        clean = stood(n, kind=good, first_days_ago=age)
+        return score(clean, now=NOW).value, score([*clean, revoked(failure_age, kind=bad)], now=NOW).value
+
+    short_before, short_after = with_and_without(fewer)
+    long_before, long_after = with_and_without(fewer + more_by)
+    assert long_after >= short_after
+    assert long_before - long_after <= short_before - short_after + 1  # rounding to whole points
+
+
+@settings(max_examples=200)
+@given(st.floats(-1000, 1000), st.floats(0, 100))
+def test_work_counts_once_it_has_stood_the_settle_days(offset_days, now_days):
+    now = NOW + dt.timedelta(days=now_days)
+    counted = now - dt.timedelta(days=POLICY.work_settle_days) + dt.timedelta(days=offset_days)
+    assert (counted <= settle_cutoff(now)) == (settled_at(counted) <= now)
+
+
+def test_hints_name_the_work_of_the_role():
+    result = score([revoked()], now=NOW)
+    technician = [en for _, en in improvements(result, role="technician")]
+    seller = [en for _, en in improvements(result)]
+    assert any("erasure certificates that stay valid" in hint for hint in technician)
+    assert not any("completed orders" in hint for hint in technician)
+    assert any("completed orders" in hint for hint in seller)

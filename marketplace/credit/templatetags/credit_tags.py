@@ -1,0 +1,15 @@
+"""Credit in templates of the apps that plug into the marketplace: `{% credit_badge
+user_id role as badge %}` gives the subject's top-tier badge in that role, or None."""
+
+from __future__ import annotations
+
+from django import template
+
+from marketplace.credit.effects import CreditBadge, badge_for
+
+register = template.Library()
+
+
+@register.simple_tag
+def credit_badge(user_id: int | None, role: str) -> CreditBadge | None:
+    return badge_for(user_id, role)
