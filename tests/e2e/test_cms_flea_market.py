@@ -16,6 +16,7 @@ from cms.demo import seed_cms_demo
 from cms.models import FleaMarketDate, FleaMarketPage, StallApplication
 from marketplace.management.commands import seed_demo
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD
+from tests.e2e.wagtail_admin import fill_wagtail_date
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -58,7 +59,7 @@ def test_organiser_adds_a_date_seller_applies_organiser_approves_and_records_the
     page.get_by_role("tab", name="Dates").click()
     new_row = market.dates.count()
     page.get_by_role("button", name="Add Market dates").click()
-    page.locator(f"#id_dates-{new_row}-date").fill(f"{day:%Y-%m-%d}")
+    fill_wagtail_date(page.locator(f"#id_dates-{new_row}-date"), f"{day:%Y-%m-%d}")
     page.locator(f"#id_dates-{new_row}-note").fill("Autumn special")
     page.get_by_role("button", name="More actions").click()
     page.get_by_role("button", name="Publish", exact=True).click()
