@@ -153,7 +153,10 @@ def test_technician_certifies_seller_publishes_visitor_verifies(page, browser, l
     expect(visitor.locator("[data-identifier='serial']")).to_have_text("•••• BCDE")
     expect(visitor.locator("main")).not_to_contain_text(SERIAL)
     expect(visitor.locator("main")).to_contain_text("DoD Short")
-    expect(visitor.get_by_role("link", name=re.compile("Download the signed bundle"))).to_have_count(0)
+    # Anyone may download the bundle: it holds identifiers only as salted commitments.
+    expect(visitor.get_by_role("link", name=re.compile("Download the signed bundle"))).to_have_count(1)
+    bundle = visitor.request.get(f"/verify/{certificate_id}/bundle.json")
+    assert bundle.ok and SERIAL not in bundle.text() and "opening" not in bundle.json()
     pdf = visitor.request.get(f"/verify/{certificate_id}/certificate.pdf")
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

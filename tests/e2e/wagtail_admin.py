@@ -13,11 +13,12 @@ def fill_wagtail_date(field: Locator, value: str) -> None:
 
     The calendar opens on a 100 ms timer started when the field gains focus, and the timer
     does not check whether the field still has focus when it fires. Filling the next field
-    straight away therefore leaves the calendar open over the page, wherever the smooth
-    scroll to a newly added inline panel had got to, until something is clicked outside it;
-    under load it can sit on top of the footer's "More actions" button and take the click.
-    So wait until it has opened, then leave the field (the calendar closes on blur; it
-    ignores Escape) and wait until it is hidden."""
+    straight away therefore leaves the calendar open until something is clicked outside it.
+    It is placed once, under or over wherever the field was at that instant (the admin is
+    still smooth-scrolling a newly added inline panel into view), and at z-index 500 it
+    covers the page footer (z-index 32) when it lands there: then it takes the click meant
+    for "More actions". So wait until it has opened, then leave the field (the calendar
+    closes on blur and on Tab; it ignores Escape) and wait until it is hidden."""
     open_calendar = field.page.locator(f"{DATE_PICKER}:visible")
     field.fill(value)
     expect(open_calendar).to_have_count(1)
