@@ -245,6 +245,7 @@ WAGTAIL_I18N_ENABLED = False
 # What other apps tell the index, by dotted path (search imports neither app):
 # user ids → credit tier key; listing ids → ids of the events (market dates) offering them.
 SEARCH_SELLER_TIERS = "marketplace.credit.selectors.seller_tiers_for_users"
+SEARCH_SHOP_TIERS = "marketplace.credit.selectors.shop_tiers_for_organisations"
 SEARCH_LISTING_EVENTS = "cms.selectors.listing_event_ids"
 # Facet values → labels shown on the search page, per facet: callable(values) → {value: label}.
 SEARCH_FACET_LABELS = {
