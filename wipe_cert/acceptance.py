@@ -2,11 +2,14 @@
 and for the whole device, after GB 46864—2025 and NIST SP 800-88 Rev. 1.
 
 - magnetic disks (HDD): overwritten with at least 3 passes including at least one
-  random pass, with verification; or a sanitize command; or destroyed;
-- SSD / NVMe: block erase, cryptographic erase or sanitize, with a success status;
-  an overwrite only reaches NIST "Clear" on flash (wear levelling) → staff review;
-- eMMC / UFS / SD (flash): cryptographic erase, sanitize or a secure erase with a
-  success status; an overwrite → staff review;
+  random pass, with verification (of the last pass or of all passes); or a sanitize
+  command; or an enhanced ATA secure erase (NIST Purge, SP 800-88 Rev. 1 Table A-8; the
+  normal erase only reaches Clear and fails like a single overwrite); or destroyed;
+- SSD / NVMe: block erase, cryptographic erase, sanitize or an enhanced secure erase,
+  with a success status; an overwrite or a normal secure erase only reaches NIST
+  "Clear" on flash (wear levelling, spare blocks) → staff review;
+- eMMC / UFS / SD (flash): cryptographic erase, sanitize or an enhanced secure erase
+  with a success status; an overwrite or a normal secure erase → staff review;
 - phones and tablets: a cryptographic erase or factory reset of an encrypted device,
   recorded by a tool, with activation lock, FRP and MDM off and removable media
   removed; a bare factory reset without a tool record fails;
@@ -102,6 +105,22 @@ def _succeeded(medium: Mapping[str, Any]) -> bool:
     return medium.get("status") == "success" or medium.get("result") == "erased"
 
 
+def _magnetic_secure_erase(medium: Mapping[str, Any], index: int) -> Reason:
+    """ATA SECURITY ERASE UNIT on a hard disk: the enhanced erase overwrites every user
+    sector including reallocated ones (Purge); the normal erase is one firmware overwrite
+    of the addressable sectors (Clear), short of the magnetic-disk rule."""
+    if medium.get("nist_level") != "purge":
+        return Reason(
+            "secure_erase_clear_only",
+            Outcome.FAIL,
+            "a normal secure erase reaches only NIST Clear on a hard disk; use the enhanced erase or an overwrite",
+            index,
+        )
+    if not _succeeded(medium):
+        return Reason("purge_not_confirmed", Outcome.FAIL, "secure_erase without a success status", index)
+    return Reason("enhanced_secure_erase_ok", Outcome.PASS, "enhanced secure erase completed (NIST Purge)", index)
+
+
 def decide_medium(medium: Mapping[str, Any], index: int = 0) -> tuple[Outcome, list[Reason]]:
     """The outcome for one storage medium and why."""
     reasons = _common_failures(medium, index)
@@ -112,6 +131,8 @@ def decide_medium(medium: Mapping[str, Any], index: int = 0) -> tuple[Outcome, l
     elif media_type in MAGNETIC:
         if technique == "sanitize" and _succeeded(medium):
             reasons.append(Reason("sanitize_ok", Outcome.PASS, "sanitize command completed (NIST Purge)", index))
+        elif technique == "secure_erase":
+            reasons.append(_magnetic_secure_erase(medium, index))
         elif technique == "overwrite" and "passes" not in medium:
             reasons.append(
                 Reason(
@@ -142,13 +163,22 @@ def decide_medium(medium: Mapping[str, Any], index: int = 0) -> tuple[Outcome, l
             )
     elif media_type in SOLID_STATE | FLASH:
         if technique in {"block_erase", "crypto_erase", "sanitize", "secure_erase"}:
-            if _succeeded(medium):
+            if not _succeeded(medium):
                 reasons.append(
-                    Reason("purge_ok", Outcome.PASS, f"{technique} completed successfully (NIST Purge)", index)
+                    Reason("purge_not_confirmed", Outcome.FAIL, f"{technique} without a success status", index)
+                )
+            elif technique == "secure_erase" and medium.get("nist_level") != "purge":
+                reasons.append(
+                    Reason(
+                        "secure_erase_clear_only",
+                        Outcome.REVIEW,
+                        "a normal secure erase of flash storage reaches only NIST Clear; staff review",
+                        index,
+                    )
                 )
             else:
                 reasons.append(
-                    Reason("purge_not_confirmed", Outcome.FAIL, f"{technique} without a success status", index)
+                    Reason("purge_ok", Outcome.PASS, f"{technique} completed successfully (NIST Purge)", index)
                 )
         elif technique == "overwrite":
             reasons.append(

@@ -17,7 +17,8 @@ MEDIA_TYPE_CHOICES = [(value, value) for value in MEDIA_TYPES]
 REPORT_FORMAT_CHOICES = [
     ("nwipe_log", _("nwipe / ShredOS log file")),
     ("nwipe_json", _("nwipe JSON report")),
-    ("nvme_sanitize_log", _("nvme-cli sanitize-log (JSON)")),
+    ("nvme_sanitize_log", _("nvme-cli sanitize-log (JSON), optionally with id-ctrl")),
+    ("hdparm_security_erase", _("hdparm security-erase transcript")),
 ]
 LOCK_CHOICES = [("", _("not recorded")), ("off", _("off")), ("on", _("on")), ("n/a", _("not applicable"))]
 YES_NO_UNKNOWN = [("", _("not recorded")), ("yes", _("yes")), ("no", _("no"))]

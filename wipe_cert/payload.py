@@ -157,7 +157,7 @@ PAYLOAD_SCHEMA: dict[str, Any] = {
             "required": ["format", "sha256"],
             "additionalProperties": False,
             "properties": {
-                "format": {"enum": ["nwipe_log", "nwipe_json", "nvme_sanitize_log", "manual"]},
+                "format": {"enum": ["nwipe_log", "nwipe_json", "nvme_sanitize_log", "hdparm_security_erase", "manual"]},
                 "sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
             },
         },

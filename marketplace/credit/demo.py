@@ -1,5 +1,6 @@
 """Demo credit records (seed_demo): the demo accounts get some history so their tiers
-differ — the demo seller is top-rated, the buyer good, the appraiser had a grade overturned."""
+differ — the demo seller is top-rated, the buyer good; the appraiser has a long record of
+grades that stood and one that was overturned, which costs them but does not restrict them."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ DEMO_EVENTS: dict[str, list[tuple[str, str, float, float, int, int]]] = {
         ("buyer", "cancellation_at_fault", 0.0, 1.0, 6000, 40),
     ],
     "appraiser@example.com": [
+        *[("appraiser", "appraisal_stood", 1.0, 0.0, 150000, 40 + 6 * i) for i in range(24)],
         *[("appraiser", "rating", 1.0, 0.0, 0, 5 + 7 * i) for i in range(3)],
         ("appraiser", "appraisal_overturned", 0.0, 1.0, 250000, 30),
     ],

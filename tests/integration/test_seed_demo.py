@@ -9,6 +9,8 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
+from marketplace.credit.effects import requires_review
+from marketplace.credit.models import CreditRole, CreditScore
 from marketplace.demo import STOLEN_IMEI
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from marketplace.models import (
@@ -167,3 +169,16 @@ def test_seed_demo_has_orders_an_offer_and_a_question_and_the_ledger_reconciles(
     checked, problems = ledger_reconcile()
     assert checked >= 2 and problems == []
     assert "Order demo: 2 orders (awaiting_handover, completed), 1 offers." in capsys.readouterr().out
+
+
+def test_the_demo_appraiser_and_technician_are_trusted_enough_that_their_work_counts():
+    """The demo appraiser had one grade overturned against a long record that stood: it
+    costs them, but their grades still count without staff review (the browser journeys
+    rely on it)."""
+    call_command("seed_demo")
+    appraiser = User.objects.get(email="appraiser@example.com")
+    technician = User.objects.get(email="tech@example.com")
+    score = CreditScore.objects.get(user=appraiser, role=CreditRole.APPRAISER)
+    assert score.tier != "restricted"
+    assert not requires_review(appraiser.pk, CreditRole.APPRAISER)
+    assert not requires_review(technician.pk, CreditRole.TECHNICIAN)
