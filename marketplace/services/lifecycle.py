@@ -18,6 +18,7 @@ SYSTEM_REASONS = {
     "all gates passed": gettext_lazy("All publication checks passed"),
     "reopened": gettext_lazy("Reopened as a draft"),
     "withdrawn by seller": gettext_lazy("Withdrawn by the seller"),
+    "order resumed": gettext_lazy("A moderator resumed the held order"),
 }
 
 

@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from marketplace.credit.services import credit_adjust, credit_recompute
 from marketplace.models import Notification, OrganisationKind, Role
 from tests.conftest import CORE_GATES
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
@@ -620,3 +621,24 @@ def test_a_published_laptop_shows_the_verified_erasure_badge(provider, erasure_e
     assert "Data erased · verified" in text_of(page)
     assert f"/verify/{certificate.pk}/" in html
     assert SERIAL not in html
+
+
+def test_the_verify_page_shows_a_top_tier_technicians_badge_and_no_badge_for_others(provider):
+    technician = make_technician(provider)
+    certificate = import_and_sign(provider, technician, laptop_listing(), data=fresh_log())
+    url = f"/verify/{certificate.pk}/"
+    assert "data-technician-badge" not in client_for().get(url).content.decode()
+
+    credit_adjust(
+        moderator=UserFactory(is_staff=True),
+        user_id=technician.pk,
+        role="technician",
+        direction="up",
+        size=20,
+        reason="t",
+    )
+    credit_recompute(user_id=technician.pk, role="technician")  # what the queued task does
+    html = client_for().get(url).content.decode()
+    assert 'data-technician-badge="excellent"' in html
+    assert "Top-rated technician" in html
+    assert reverse("credit_profile", args=(technician.pk,)) in html
