@@ -24,7 +24,7 @@ run: install
 
 ## test: lint, then the whole suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set)
 test: install lint
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
 ## lint: ruff, mypy, migrations in sync
 lint: install
