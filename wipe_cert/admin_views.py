@@ -480,8 +480,10 @@ class SigningKeyIndexView(IndexView):
 
     @cached_property
     def columns(self) -> list[Column]:
+        # The title column carries the row's buttons (Revoke); a plain TitleColumn has none.
+        title_column = self._get_title_column_class(TitleColumn)
         return [
-            TitleColumn("key_id", label=_("Key id"), sort_key="key_id"),
+            title_column("key_id", label=_("Key id"), sort_key="key_id"),
             Column(
                 "owner",
                 label=_("Owner"),
@@ -618,8 +620,10 @@ class CredentialIndexView(IndexView):
 
     @cached_property
     def columns(self) -> list[Column]:
+        # The title column carries the row's buttons (Verify); a plain TitleColumn has none.
+        title_column = self._get_title_column_class(TitleColumn)
         return [
-            TitleColumn("number", label=_("Credential number"), sort_key="number"),
+            title_column("number", label=_("Credential number"), sort_key="number"),
             Column("user", label=_("Technician"), accessor=lambda credential: credential.user.email),
             Column("provider", label=_("Provider"), accessor="provider.name", sort_key="provider__name"),
             Column("issuer", label=_("Issuer"), sort_key="issuer"),

@@ -4,14 +4,12 @@ code's target) and sees "Valid" with only the last four characters of the serial
 
 from __future__ import annotations
 
-import importlib
 import re
 import time
 
 import pytest
 from allauth.mfa import app_settings as totp_settings
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-from django.db import connection
 from playwright.sync_api import expect
 
 from marketplace.models import ListingStatus
@@ -45,23 +43,6 @@ def erasure_gates(settings):
     settings.MARKETPLACE_PUBLICATION_GATES = [*CORE_GATES, "wipe_cert.gates.ErasureVerifiedGate"]
     settings.MARKETPLACE_LISTING_BADGES = ["wipe_cert.badges.erasure_badges"]
     settings.MARKETPLACE_LISTING_PANELS = ["wipe_cert.badges.erasure_panel"]
-
-
-@pytest.fixture(autouse=True)
-def _empty_the_log_for_the_flush():
-    """After the test Django flushes the database. On PostgreSQL that is a TRUNCATE, which
-    the append-only triggers of the transparency log allow; SQLite has no TRUNCATE and
-    flushes with DELETE, which they refuse. So on SQLite empty the two log tables here,
-    with the triggers lifted for that moment only."""
-    yield
-    if connection.vendor != "sqlite":
-        return
-    append_only = importlib.import_module("wipe_cert.migrations.0002_append_only_log")
-    with connection.schema_editor() as editor:
-        append_only.drop_triggers(None, editor)
-        for table in append_only.TABLES:
-            editor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-        append_only.create_triggers(None, editor)
 
 
 def use_english(context, live_server) -> None:

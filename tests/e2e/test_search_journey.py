@@ -4,12 +4,10 @@ that matches reaches them as an alert (in-app and by e-mail)."""
 
 from __future__ import annotations
 
-import importlib
 import re
 
 import pytest
 from django.core import mail
-from django.db import connection
 from playwright.sync_api import expect
 
 from marketplace.models import Notification
@@ -20,23 +18,6 @@ from tests.search_support import ALL_GATES, draft, graded_erased_phone, publish
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 HOME = {"latitude": 31.2, "longitude": 121.44}  # Xuhui, Shanghai
-
-
-@pytest.fixture(autouse=True)
-def _empty_the_log_for_the_flush():
-    """After the test Django flushes the database: a TRUNCATE on PostgreSQL, which the
-    append-only triggers of the erasure log allow, but DELETE on SQLite, which they
-    refuse. So on SQLite empty the log tables here with the triggers lifted meanwhile
-    (as tests/e2e/test_erasure_journey.py does)."""
-    yield
-    if connection.vendor != "sqlite":
-        return
-    append_only = importlib.import_module("wipe_cert.migrations.0002_append_only_log")
-    with connection.schema_editor() as editor:
-        append_only.drop_triggers(None, editor)
-        for table in append_only.TABLES:
-            editor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-        append_only.create_triggers(None, editor)
 
 
 def use_english(context, live_server) -> None:
