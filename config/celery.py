@@ -19,3 +19,11 @@ app.add_periodic_task(
     app.signature("marketplace.credit.tasks.credit_work_settle_task"),
     name="credit-work-settle",
 )
+# Personal information is kept no longer than SECURITY.md ("Retention") says: emptied
+# messages of deleted accounts once their dispute is decided, old conversations that never
+# became an order, old notifications (idempotent, like the task above).
+app.add_periodic_task(
+    crontab(hour=3, minute=30),
+    app.signature("marketplace.tasks.personal_data_retention_task"),
+    name="personal-data-retention",
+)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.signals import listing_changed
 
 
 def on_listing_changed(sender: Any, listing_id: int, **kwargs: Any) -> None:
     from grading.tasks import price_check_task
 
-    price_check_task.delay(listing_id)
+    task_enqueue_on_commit(price_check_task, listing_id=listing_id)
 
 
 def connect() -> None:

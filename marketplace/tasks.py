@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
@@ -84,3 +85,34 @@ def deferred_tasks_flush_task() -> int:
     from marketplace.services.outbox import deferred_tasks_flush
 
     return deferred_tasks_flush()
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def domain_signal_retry_task(*, signal: str, receiver: str, sender: str | None, arguments: dict[str, Any]) -> bool:
+    """Run again the one receiver of a domain event that raised when the event was sent
+    (see marketplace.signals.DomainSignal). False when it is no longer connected."""
+    from django.apps import apps
+
+    from marketplace.signals import DomainSignal
+
+    event = DomainSignal.registry.get(signal)
+    sender_class = apps.get_model(sender) if sender else None
+    found = event.receiver_find(sender_class, receiver) if event is not None else None
+    if event is None or found is None:
+        logger.warning("No receiver %s of %s to retry any more", receiver, signal)
+        return False
+    found(signal=event, sender=sender_class, **arguments)
+    return True
+
+
+@shared_task
+def personal_data_retention_task() -> dict[str, int]:
+    """Apply the retention periods SECURITY.md states (see marketplace.services.retention)."""
+    from marketplace.services.retention import personal_data_retention
+
+    report = personal_data_retention()
+    return {
+        "messages_emptied": report.messages_emptied,
+        "preorder_messages_deleted": report.preorder_messages_deleted,
+        "notifications_deleted": report.notifications_deleted,
+    }

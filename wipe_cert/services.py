@@ -14,7 +14,6 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
-from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -36,7 +35,7 @@ from marketplace.models.listings import LIVE_STATUSES
 from marketplace.services.accounts import user_act_as
 from marketplace.services.listings import listing_can_manage
 from marketplace.services.notifications import moderators, notify
-from marketplace.signals import erasure_certificate_revoked, listing_changed
+from marketplace.signals import DomainSignal, erasure_certificate_revoked, listing_changed
 from marketplace.validators import normalise_imei, normalise_meid, normalise_serial
 from wipe_cert import merkle
 from wipe_cert.acceptance import Outcome, decide
@@ -90,7 +89,7 @@ from wipe_cert.signing import (
 
 # Sent on commit when a certificate is revoked: the credit system scores the provider,
 # orders tell their buyers. Arguments: certificate_id, provider_id, listing_id.
-certificate_revoked = Signal()
+certificate_revoked = DomainSignal("wipe_cert.certificate_revoked")
 
 ACCEPTED_LIKE = frozenset({CertificateStatus.ACCEPTED})
 

@@ -9,6 +9,6 @@ class CreditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from marketplace.credit import receivers
+        from marketplace.credit import deploy_checks, receivers  # noqa: F401  (deploy_checks registers checks)
 
         receivers.connect()

@@ -43,6 +43,7 @@ from marketplace.credit.models import (
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, ListingStatus, Membership, Order, Role, User
 from marketplace.services.notifications import moderators, notify
+from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.signals import listings_changed
 
 K = CreditEventKind
@@ -171,7 +172,7 @@ def recompute_after_commit(user_id: int, role: str) -> None:
 def _recompute_after_commit(user_id: int, role: str) -> None:
     from marketplace.credit.tasks import credit_recompute_task
 
-    transaction.on_commit(functools.partial(credit_recompute_task.delay, user_id=user_id, role=role))
+    task_enqueue_on_commit(credit_recompute_task, user_id=user_id, role=role)
 
 
 # --- Events from the marketplace's domain signals (see receivers.py) ------------------------

@@ -34,6 +34,7 @@ from marketplace.models import (
 )
 from marketplace.services.lifecycle import listing_transition
 from marketplace.services.notifications import notify
+from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.signals import order_cancelled
 
 SELLER_ROLES = (Role.OWNER, Role.STAFF)
@@ -198,8 +199,7 @@ def order_cancel_record(*, order: Order, actor: User | None, by: str, at_fault: 
     if order.is_card and Payment.objects.filter(order=order, provider=PaymentProvider.STRIPE).exists():
         from marketplace.tasks import payment_void_task
 
-        order_id = order.pk
-        transaction.on_commit(lambda: payment_void_task.delay(order_id=order_id))
+        task_enqueue_on_commit(payment_void_task, order_id=order.pk)
     send_after_commit(order_cancelled, order_id=order.pk, at_fault_party=at_fault)
     return order
 

@@ -39,17 +39,25 @@ def task_enqueue_on_commit(task: Task, **kwargs: Any) -> None:
 
 
 def deferred_tasks_flush(*, limit: int = 500) -> int:
-    """Send what the outbox holds, oldest first; stop at the first broker failure.
-    Returns how many were sent."""
+    """Send what the outbox holds, oldest first; stop at the first broker failure. A row
+    is deleted only once the broker took its task: one that fails stays, its attempt
+    counted, for the next run (one that cannot be sent at all, e.g. a task renamed, is
+    logged and skipped so it does not hold up the others). Returns how many were sent."""
     sent = 0
     for deferred in DeferredTask.objects.order_by("pk")[:limit]:
         try:
             current_app.tasks[deferred.task].apply_async(kwargs=deferred.kwargs)
         except OperationalError as exc:
-            DeferredTask.objects.filter(pk=deferred.pk).update(
-                attempts=deferred.attempts + 1, last_error=str(exc)[:300]
-            )
+            _count_attempt(deferred, exc)
             break
+        except Exception as exc:
+            logger.exception("Deferred task %s could not be sent; kept in the outbox", deferred)
+            _count_attempt(deferred, exc)
+            continue
         DeferredTask.objects.filter(pk=deferred.pk).delete()
         sent += 1
     return sent
+
+
+def _count_attempt(deferred: DeferredTask, exc: Exception) -> None:
+    DeferredTask.objects.filter(pk=deferred.pk).update(attempts=deferred.attempts + 1, last_error=str(exc)[:300])

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.models import Listing, ListingPhoto, User
 from marketplace.services.listings import listing_get_for_manage
+from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.signals import listing_changed
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"}
@@ -111,15 +112,10 @@ def listing_photos_add(
         photo.original.save(f"{listing.pk}-{digest[:16]}.jpg", ContentFile(data), save=False)
         photo.save()
         photos.append(photo)
-    photo_ids = [photo.pk for photo in photos]
+    from marketplace.tasks import listing_photo_renditions_task
 
-    def enqueue() -> None:
-        from marketplace.tasks import listing_photo_renditions_task
-
-        for photo_id in photo_ids:
-            listing_photo_renditions_task.delay(photo_id)
-
-    transaction.on_commit(enqueue)
+    for photo in photos:
+        task_enqueue_on_commit(listing_photo_renditions_task, photo_id=photo.pk)
     return photos
 
 

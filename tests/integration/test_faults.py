@@ -14,39 +14,61 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import socket
 
 import pytest
 import time_machine
+from celery.app.task import Task as CeleryTask
 from django.contrib.sessions.backends.db import SessionStore
 from django.core import mail
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import InterfaceError, OperationalError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
+from grading.models import Appraisal
+from grading.services import appraisal_claim
+from marketplace.credit.models import CreditEvent, CreditScoreHistory, Rating
+from marketplace.credit.services import rating_submit
 from marketplace.models import (
     DeferredTask,
+    Listing,
+    ListingPhoto,
     ListingStatus,
     ListingStatusChange,
     Notification,
+    Order,
     OrderStatus,
+    OrganisationKind,
     Payment,
     PaymentStatus,
+    Role,
     User,
 )
 from marketplace.payments import stripe_gateway
 from marketplace.payments.stripe_gateway import PaymentProviderUnavailable
 from marketplace.services.ledger import ledger_reconcile
+from marketplace.services.listings import listing_publish
 from marketplace.services.offers import offer_make
-from marketplace.services.orders import order_place
+from marketplace.services.orders import order_handover_confirm, order_place
 from marketplace.services.payments import payment_authorise, payments_reconcile
+from marketplace.signals import listing_changed
 from marketplace.tasks import deferred_tasks_flush_task, send_email_task
-from tests.factories import UserFactory
+from search.models import SearchEntry
+from tests.conftest import CORE_GATES
+from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
+from tests.integration.test_erasure import fresh_log, import_and_sign, laptop_listing, make_technician
+from tests.integration.test_grading import make_appraiser, phone_listing, queue_it
+from tests.listings import add_photos, jpeg_bytes, make_listing
 from tests.orders import published_listing
 from tests.support.localstripe import card_token
+from tests.unit.test_grading_rules import GOOD_PHONE
+from wipe_cert.models import CertificateStatus, ErasureCertificate, LogEntry
+from wipe_cert.services import certificate_import, provider_key_create
 
 pytestmark = pytest.mark.django_db
 
@@ -281,3 +303,350 @@ def test_a_lost_stripe_answer_leaves_a_clear_pending_state_that_reconciliation_c
     assert payment.status == PaymentStatus.AUTHORISED
     assert order.status == OrderStatus.PAID
     assert ledger_reconcile()[1] == []
+
+
+# --- Redis down, over HTTP: every kind of write that queues background work -----------------
+# The broker refuses every publish (apply_async raises kombu's OperationalError, as when Redis
+# refuses the connection). Each request must answer without a 5xx, commit all of its write,
+# and keep its background work in the outbox; once the broker is back the drain (the beat
+# task) sends it and it runs. `immediate_on_commit` runs the after-commit work inside the
+# request, so an error there would be the request's error.
+
+
+class Broker:
+    """Switches every task's apply_async between refusing and working (recording)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+
+    def down(self) -> None:
+        def refused(task, *args, **kwargs):
+            raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        self.monkeypatch.setattr(CeleryTask, "apply_async", refused)
+
+    def back_and_drain(self) -> list[str]:
+        """Redis is back: the beat's drain runs, each kept task runs (eagerly, here) and
+        leaves the outbox. Returns the names of the tasks the drain sent."""
+        sent: list[str] = []
+
+        def recording(task, *args, **kwargs):
+            sent.append(task.name)
+            return REAL_APPLY_ASYNC(task, *args, **kwargs)
+
+        kept = DeferredTask.objects.count()
+        self.monkeypatch.setattr(CeleryTask, "apply_async", recording)
+        assert deferred_tasks_flush_task() == kept
+        assert not DeferredTask.objects.exists(), list(DeferredTask.objects.values("task", "last_error"))
+        self.monkeypatch.setattr(CeleryTask, "apply_async", REAL_APPLY_ASYNC)
+        return sent
+
+
+REAL_APPLY_ASYNC = CeleryTask.apply_async
+
+
+@pytest.fixture
+def broker(monkeypatch, immediate_on_commit) -> Broker:
+    return Broker(monkeypatch)
+
+
+def kept_tasks() -> dict[str, list[dict]]:
+    kept: dict[str, list[dict]] = {}
+    for deferred in DeferredTask.objects.order_by("pk"):
+        assert "Connection refused" in deferred.last_error
+        kept.setdefault(deferred.task, []).append(deferred.kwargs)
+    return kept
+
+
+def api(client: Client, path: str, data: dict | None = None):
+    return client.post(path, data=json.dumps(data or {}), content_type="application/json")
+
+
+def assert_answered(response, status: int = 200) -> dict:
+    assert response.status_code == status, response.content
+    return response.json()
+
+
+def indexed(listing_id: int) -> bool:
+    return SearchEntry.objects.filter(listing_id=listing_id).exists()
+
+
+REINDEX = "search.tasks.listing_reindex_task"
+EMAIL = send_email_task.name
+
+
+def test_publish_with_the_broker_down(broker, core_gates, seller, english):
+    listing = make_listing(seller=seller)
+    add_photos(listing)
+    DeferredTask.objects.all().delete()
+    broker.down()
+
+    response = browser(seller).post(f"/api/v1/listings/{listing.pk}/publish")
+
+    assert_answered(response)
+    listing.refresh_from_db()
+    assert listing.status == ListingStatus.PUBLISHED
+    assert ListingStatusChange.objects.filter(listing=listing, to_status=ListingStatus.PUBLISHED).exists()
+    kept = kept_tasks()
+    assert {"listing_id": listing.pk} in kept[REINDEX]
+    assert {"listing_id": listing.pk} in kept["grading.tasks.price_check_task"]
+    assert not indexed(listing.pk)
+
+    assert REINDEX in broker.back_and_drain()
+    assert indexed(listing.pk)
+
+
+def test_withdraw_with_the_broker_down(broker, seller, listing, english):
+    broker.back_and_drain()  # whatever publishing queued: the listing is in the index
+    assert indexed(listing.pk)
+    broker.down()
+
+    response = browser(seller).post(f"/api/v1/listings/{listing.pk}/withdraw")
+
+    assert_answered(response)
+    listing.refresh_from_db()
+    assert listing.status == ListingStatus.WITHDRAWN
+    assert ListingStatusChange.objects.filter(listing=listing, to_status=ListingStatus.WITHDRAWN).exists()
+    assert {"listing_id": listing.pk} in kept_tasks()[REINDEX]
+    assert indexed(listing.pk)  # still listed until the broker is back
+
+    broker.back_and_drain()
+    assert not indexed(listing.pk)
+
+
+def test_photo_upload_with_the_broker_down(broker, seller, english):
+    listing = make_listing(seller=seller)
+    broker.down()
+
+    response = browser(seller).post(
+        f"/api/v1/listings/{listing.pk}/photos",
+        {"file": [SimpleUploadedFile("p.jpg", jpeg_bytes(), content_type="image/jpeg")]},
+    )
+
+    assert_answered(response, 201)
+    photo = ListingPhoto.objects.get(listing=listing)
+    assert photo.original.name and photo.renditions in ({}, None)
+    assert kept_tasks()["marketplace.tasks.listing_photo_renditions_task"] == [{"photo_id": photo.pk}]
+
+    assert "marketplace.tasks.listing_photo_renditions_task" in broker.back_and_drain()
+    photo.refresh_from_db()
+    assert photo.renditions
+
+
+def test_placing_an_order_with_the_broker_down(broker, seller, listing, english):
+    broker.back_and_drain()
+    buyer = UserFactory()
+    mail.outbox.clear()
+    broker.down()
+
+    response = api(
+        browser(buyer), f"/api/v1/listings/{listing.pk}/orders", {"delivery_method": "pickup", "payment_method": "cash"}
+    )
+
+    order = Order.objects.get(pk=assert_answered(response, 201)["id"])
+    assert order.status == OrderStatus.AWAITING_HANDOVER
+    listing.refresh_from_db()
+    assert listing.status == ListingStatus.RESERVED
+    kept = kept_tasks()
+    assert {"listing_id": listing.pk} in kept[REINDEX]
+    assert kept[EMAIL] and mail.outbox == []
+    assert SearchEntry.objects.get(listing_id=listing.pk).status == ListingStatus.PUBLISHED
+
+    broker.back_and_drain()
+    assert SearchEntry.objects.get(listing_id=listing.pk).status == ListingStatus.RESERVED
+    assert seller.email in [to for message in mail.outbox for to in message.to]
+
+
+def test_cancelling_a_card_order_with_the_broker_down_voids_the_payment_once_it_is_back(
+    broker, stripe_settings, localstripe_url, listing, english
+):
+    buyer = UserFactory()
+    order = order_place(buyer=buyer, listing_id=listing.pk, delivery_method="ship", payment_method="card")
+    payment, _intent = payment_authorise(buyer=buyer, order_id=order.pk, token=card_token(localstripe_url))
+    assert payment.status == PaymentStatus.AUTHORISED
+    broker.back_and_drain()
+    broker.down()
+
+    response = api(browser(buyer), f"/api/v1/orders/{order.pk}/cancel", {"reason": "changed my mind"})
+
+    assert assert_answered(response)["status"] == OrderStatus.CANCELLED
+    order.refresh_from_db()
+    listing.refresh_from_db()
+    assert (order.status, listing.status) == (OrderStatus.CANCELLED, ListingStatus.PUBLISHED)
+    kept = kept_tasks()
+    assert kept["marketplace.tasks.payment_void_task"] == [{"order_id": order.pk}]
+    assert {"listing_id": listing.pk} in kept[REINDEX]
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.AUTHORISED  # the hold waits for the broker
+
+    assert "marketplace.tasks.payment_void_task" in broker.back_and_drain()
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.CANCELLED
+    assert indexed(listing.pk)
+
+
+def test_confirming_a_handover_with_the_broker_down(broker, seller, listing, english):
+    buyer = UserFactory()
+    order = order_place(buyer=buyer, listing_id=listing.pk, delivery_method="pickup", payment_method="cash")
+    broker.back_and_drain()
+    broker.down()
+
+    response = api(browser(seller), f"/api/v1/orders/{order.pk}/handover", {"code": order.handshake_code})
+
+    assert assert_answered(response)["status"] == OrderStatus.COMPLETED
+    order.refresh_from_db()
+    listing.refresh_from_db()
+    assert (order.status, listing.status) == (OrderStatus.COMPLETED, ListingStatus.SOLD)
+    assert kept_tasks()["marketplace.credit.tasks.credit_order_completed_task"] == [{"order_id": order.pk}]
+    assert not CreditEvent.objects.filter(kind="order_completed", subject=buyer).exists()
+
+    assert "marketplace.credit.tasks.credit_order_completed_task" in broker.back_and_drain()
+    assert CreditEvent.objects.filter(kind="order_completed", subject=buyer).exists()
+    assert CreditEvent.objects.filter(kind="order_completed", subject=seller).exists()
+
+
+def test_signing_an_appraisal_with_the_broker_down(broker, settings, english):
+    settings.MARKETPLACE_PUBLICATION_GATES = [*CORE_GATES, "grading.gates.GradeCurrentGate"]
+    listing = phone_listing()
+    queue_it(listing)
+    appraiser = make_appraiser()
+    appraisal_claim(appraiser=appraiser, listing_id=listing.pk)
+    broker.back_and_drain()
+    broker.down()
+
+    response = api(browser(appraiser), f"/api/v1/listings/{listing.pk}/appraisals", {"answers": GOOD_PHONE})
+
+    body = assert_answered(response, 201)
+    appraisal = Appraisal.objects.get(pk=body["id"])
+    assert appraisal.listing_id == listing.pk and appraisal.kind == "certified"
+    kept = kept_tasks()
+    assert {"listing_id": listing.pk} in kept[REINDEX]
+    assert {"listing_id": listing.pk} in kept["grading.tasks.price_check_task"]
+
+    sent = broker.back_and_drain()
+    assert {REINDEX, "grading.tasks.price_check_task"} <= set(sent)
+    assert listing_publish(actor=listing.seller_user, listing_id=listing.pk).status == ListingStatus.PUBLISHED
+
+
+@pytest.fixture
+def erasure_provider():
+    org = OrganisationFactory(kind=OrganisationKind.ERASURE_PROVIDER, verified_at=timezone.now())
+    owner = MembershipFactory(organisation=org, role=Role.OWNER).user
+    provider_key_create(actor=owner, provider_id=org.pk)
+    return org
+
+
+def test_signing_an_erasure_certificate_with_the_broker_down(broker, settings, erasure_provider, english):
+    settings.MARKETPLACE_PUBLICATION_GATES = [*CORE_GATES, "wipe_cert.gates.ErasureVerifiedGate"]
+    technician = make_technician(erasure_provider)
+    listing = laptop_listing()
+    draft, _report = certificate_import(
+        technician=technician,
+        provider_id=erasure_provider.pk,
+        report_format="nwipe_log",
+        data=fresh_log(),
+        filename="nwipe.log",
+        device={"type": "laptop", "maker": "Lenovo", "model": "ThinkPad X1 Carbon Gen 9", "serial": "PF2ABCDE"},
+        listing_id=listing.pk,
+    )
+    broker.back_and_drain()
+    broker.down()
+
+    response = browser(technician).post(f"/api/v1/erasure-certificates/{draft.pk}/sign")
+
+    assert assert_answered(response)["status"] == CertificateStatus.ACCEPTED
+    certificate = ErasureCertificate.objects.get(pk=draft.pk)
+    assert certificate.status == CertificateStatus.ACCEPTED and certificate.listing_id == listing.pk
+    assert LogEntry.objects.filter(certificate=certificate).exists()
+    assert {"listing_id": listing.pk} in kept_tasks()[REINDEX]
+
+    assert REINDEX in broker.back_and_drain()
+    assert listing_publish(actor=listing.seller_user, listing_id=listing.pk).status == ListingStatus.PUBLISHED
+
+
+def test_revoking_an_erasure_certificate_with_the_broker_down(broker, settings, erasure_provider, english):
+    settings.MARKETPLACE_PUBLICATION_GATES = [*CORE_GATES, "wipe_cert.gates.ErasureVerifiedGate"]
+    technician = make_technician(erasure_provider)
+    listing = laptop_listing()
+    certificate = import_and_sign(erasure_provider, technician, listing, data=fresh_log())
+    listing_publish(actor=listing.seller_user, listing_id=listing.pk)
+    broker.back_and_drain()
+    assert indexed(listing.pk)
+    broker.down()
+
+    response = api(
+        browser(technician), f"/api/v1/erasure-certificates/{certificate.pk}/revoke", {"reason": "Wrong drive wiped"}
+    )
+
+    assert assert_answered(response)["status"] == CertificateStatus.REVOKED
+    certificate.refresh_from_db()
+    listing.refresh_from_db()
+    assert certificate.status == CertificateStatus.REVOKED
+    assert listing.status == ListingStatus.PENDING_ERASURE
+    kept = kept_tasks()
+    assert {"listing_id": listing.pk} in kept[REINDEX]
+    revoked_task = "marketplace.credit.tasks.credit_certificate_revoked_task"
+    assert kept[revoked_task] == [
+        {"technician_id": technician.pk, "certificate_id": str(certificate.pk), "provider_id": erasure_provider.pk}
+    ]
+    assert not CreditEvent.objects.filter(subject=technician, kind="certificate_revoked").exists()
+
+    assert revoked_task in broker.back_and_drain()
+    assert not indexed(listing.pk)
+    assert CreditEvent.objects.filter(subject=technician, kind="certificate_revoked").exists()
+
+
+def test_rating_with_the_broker_down(broker, seller, listing, english):
+    buyer = UserFactory()
+    placed = order_place(buyer=buyer, listing_id=listing.pk, delivery_method="pickup", payment_method="cash")
+    order_handover_confirm(seller=seller, order_id=placed.pk, code=placed.handshake_code)
+    rating_submit(user=buyer, order_id=placed.pk, stars=5, as_described=5, communication=5, speed=5)
+    broker.back_and_drain()
+    history = CreditScoreHistory.objects.filter(user=seller).count()
+    broker.down()
+
+    # The second rating reveals both: their credit events are recorded, the scores follow.
+    response = api(browser(seller), f"/api/v1/orders/{placed.pk}/ratings", {"stars": 4, "communication": 4, "speed": 4})
+
+    assert_answered(response, 201)
+    assert Rating.objects.filter(order=placed, revealed_at__isnull=False).count() == 2
+    assert CreditEvent.objects.filter(subject=seller, kind="rating").exists()
+    assert {"user_id": seller.pk, "role": "seller"} in kept_tasks()["marketplace.credit.tasks.credit_recompute_task"]
+    assert CreditScoreHistory.objects.filter(user=seller).count() == history
+
+    assert "marketplace.credit.tasks.credit_recompute_task" in broker.back_and_drain()
+    assert CreditScoreHistory.objects.filter(user=seller).count() > history
+
+
+# --- Domain events: one receiver failing ------------------------------------------------------
+
+
+def test_a_failing_receiver_is_logged_and_retried_and_the_others_still_run(
+    seller, listing, immediate_on_commit, caplog
+):
+    calls: list[str] = []
+
+    def failing(sender, listing_id, **kwargs):
+        calls.append("failing")
+        if calls.count("failing") == 1:
+            ListingStatusChange.objects.filter(listing_id=listing_id).delete()  # half-done: rolled back
+            raise RuntimeError("receiver bug")
+
+    def healthy(sender, listing_id, **kwargs):
+        calls.append("healthy")
+
+    history = ListingStatusChange.objects.filter(listing=listing).count()
+    listing_changed.connect(failing, dispatch_uid="test.failing")
+    listing_changed.connect(healthy, dispatch_uid="test.healthy")
+    try:
+        responses = listing_changed.send(sender=Listing, listing_id=listing.pk)
+    finally:
+        listing_changed.disconnect(dispatch_uid="test.failing")
+        listing_changed.disconnect(dispatch_uid="test.healthy")
+
+    assert "healthy" in calls
+    # The retry task ran it again (eagerly here) while it was still connected.
+    assert calls.count("failing") == 2
+    assert any(isinstance(result, RuntimeError) for _receiver, result in responses)
+    assert "failed; it will be retried" in caplog.text and "receiver bug" in caplog.text
+    assert ListingStatusChange.objects.filter(listing=listing).count() == history
