@@ -17,6 +17,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cms.models import FleaMarketDate, StallApplication
+from marketplace.documents import para_text
 from marketplace.templatetags.listing_tags import format_money
 
 FONT = "STSong-Light"
@@ -50,8 +51,8 @@ def vendor_list_pdf(
     heading = _("Vendor list")
     when = f"{market_date.date:%Y-%m-%d} {market_date.opens:%H:%M}–{market_date.closes:%H:%M}"
     story = [
-        Paragraph(f"{market.title} · {heading}", title_style),
-        Paragraph(f"{when} · {market.venue or market.address}", text_style),
+        Paragraph(f"{para_text(market.title)} · {para_text(heading)}", title_style),
+        Paragraph(f"{when} · {para_text(market.venue or market.address)}", text_style),
         Spacer(1, 6 * mm),
     ]
     rows = [[_("Stall"), _("Vendor"), _("Stall type"), _("Add-ons"), _("Fee"), _("Paid"), _("Signature")]]
@@ -59,9 +60,9 @@ def vendor_list_pdf(
         rows.append(
             [
                 f"{application.stall_number or '—'}",
-                Paragraph(application.vendor_name, text_style),
-                Paragraph(str(application.stall_type), text_style),
-                Paragraph(", ".join(add_on.name for add_on in application.add_ons.all()) or "—", text_style),
+                Paragraph(para_text(application.vendor_name), text_style),
+                Paragraph(para_text(application.stall_type), text_style),
+                Paragraph(para_text(", ".join(add_on.name for add_on in application.add_ons.all()) or "—"), text_style),
                 format_money(application.fee),
                 (_("yes") + f" ({application.payment_reference})") if application.is_paid else _("no"),
                 "",
@@ -84,6 +85,6 @@ def vendor_list_pdf(
     )
     story.append(table)
     printed = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-    story += [Spacer(1, 4 * mm), Paragraph(_("Printed %(when)s") % {"when": printed}, text_style)]
+    story += [Spacer(1, 4 * mm), Paragraph(para_text(_("Printed %(when)s") % {"when": printed}), text_style)]
     document.build(story)
     return buffer.getvalue()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from xml.sax.saxutils import escape
 
 import segno
 from django.utils import timezone
@@ -26,6 +25,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
+from marketplace.documents import para_text
 from wipe_cert.models import ErasureCertificate
 from wipe_cert.presentation import MASK, STATUS_LABELS, device_display, medium_rows, parse_time, plain_payload
 from wipe_cert.services import revocation_text
@@ -73,7 +73,8 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _p(text: Any, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(str(text)), style)
+    """Every paragraph of the certificate is plain text: no markup, shown literally."""
+    return Paragraph(para_text(text), style)
 
 
 def _latin(text: Any) -> str:

@@ -15,6 +15,7 @@ from marketplace.city.models import item_type_label
 from marketplace.city.periods import Period
 from marketplace.city.providers import Area, StatsSection
 from marketplace.city.selectors import ExportRow, TradeSummary
+from marketplace.documents import csv_cell, xlsx_cell
 from marketplace.models import Category, DeliveryMethod
 
 
@@ -61,13 +62,6 @@ def trade_cells(row: ExportRow) -> list[Any]:
     ]
 
 
-def _safe_cell(value: Any) -> Any:
-    # Text starting with = + - @ would be run as a formula by spreadsheet programs.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -79,7 +73,7 @@ def csv_lines(rows: Iterable[ExportRow]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(trade_headers())
     for row in rows:
-        yield writer.writerow([_safe_cell(cell) for cell in trade_cells(row)])
+        yield writer.writerow([csv_cell(cell) for cell in trade_cells(row)])
 
 
 def xlsx_bytes(
@@ -109,7 +103,7 @@ def xlsx_bytes(
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Summary")[:31])
     sheet.append([_("Period"), period.start.isoformat(), period.end.isoformat()])
-    sheet.append([_("Area"), _safe_cell(str(area)) or _("Everywhere")])
+    sheet.append([_("Area"), xlsx_cell(str(area)) or _("Everywhere")])
     sheet.append([_("Trades"), len(trades)])
     for currency, value in sorted(totals.items()):
         sheet.append([_("Value (%(currency)s)") % {"currency": currency}, yuan(value)])
@@ -117,25 +111,25 @@ def xlsx_bytes(
         sheet.append([])
         sheet.append([title, _("Trades"), _("Value (CNY)")])
         for key, (count, value) in sorted(table.items()):
-            sheet.append([_safe_cell(key), count, yuan(value)])
+            sheet.append([xlsx_cell(key), count, yuan(value)])
     sheet.append([])
     sheet.append([_("From the nightly figures")])
     sheet.append([_("Category"), _("Median days to sell"), _("Return rate %"), _("Dispute rate %")])
     for figures in summary.by_category:
-        sheet.append([figures.label, figures.median_days_to_sell, figures.return_rate, figures.dispute_rate])
+        sheet.append([xlsx_cell(figures.label), figures.median_days_to_sell, figures.return_rate, figures.dispute_rate])
 
     trade_sheet = book.create_sheet(_("Trades")[:31])
     trade_sheet.append(trade_headers())
     for row in trades:
-        trade_sheet.append([_safe_cell(cell) for cell in trade_cells(row)])
+        trade_sheet.append([xlsx_cell(cell) for cell in trade_cells(row)])
 
     for section in sections:
         extra = book.create_sheet(section.title[:31])
         for provided in section.tables:
-            extra.append([provided.title])
-            extra.append(list(provided.headers))
+            extra.append([xlsx_cell(provided.title)])
+            extra.append([xlsx_cell(header) for header in provided.headers])
             for cells in provided.rows:
-                extra.append([cell if isinstance(cell, int | float) else _safe_cell(str(cell)) for cell in cells])
+                extra.append([cell if isinstance(cell, int | float) else xlsx_cell(str(cell)) for cell in cells])
             extra.append([])
     buffer = io.BytesIO()
     book.save(buffer)
