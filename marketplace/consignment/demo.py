@@ -1,6 +1,6 @@
 """Demo consignment data for `manage.py seed_demo`: the demo shop's agreement with
-buyer@example.com and three consigned books taken in 5, 35 and 65 days ago, so the
-scheduled markdowns are visible. Idempotent: the agreement is found by shop and
+buyer@example.com (invited and accepted, as on the site) and three consigned books
+taken in 5, 35 and 65 days ago, so the scheduled markdowns are visible. Idempotent: the agreement is found by shop and
 consignor, the items by their titles."""
 
 from __future__ import annotations
@@ -13,11 +13,18 @@ from typing import TextIO
 from django.db import transaction
 from django.utils import timezone
 
-from marketplace.consignment.models import ConsignmentAgreement, ConsignmentItem, DiscountBearer, ExpiryAction
+from marketplace.consignment.models import (
+    AgreementStatus,
+    ConsignmentAgreement,
+    ConsignmentItem,
+    DiscountBearer,
+    ExpiryAction,
+)
 from marketplace.consignment.rules import Step, Tier
 from marketplace.consignment.services import (
     IntakeLine,
-    agreement_create,
+    agreement_accept,
+    agreement_invite,
     consignment_markdowns_run,
     intake_batch_create,
 )
@@ -38,30 +45,51 @@ DEMO_ITEMS = (
 
 
 def _agreement(shop: Organisation, staff: User, consignor: User) -> ConsignmentAgreement:
-    agreement = ConsignmentAgreement.objects.filter(shop=shop, consignor=consignor, is_active=True).first()
+    """The shop invites the consignor and the consignor accepts, as on the site."""
+    agreement = ConsignmentAgreement.objects.filter(
+        shop=shop, consignor=consignor, status=AgreementStatus.ACCEPTED
+    ).first()
     if agreement is not None:
         return agreement
-    return agreement_create(
-        actor=staff,
-        shop=shop,
-        consignor=consignor,
-        tiers=[Tier(50_000, 6000), Tier(None, 7000)],  # 60 % up to ¥500, 70 % above
-        steps=[Step(30, 1000), Step(60, 2000)],  # −10 % after 30 days, −20 % after 60
-        floor_percent_bp=7000,
-        discount_bearer=DiscountBearer.SHARED,
-        expiry_days=90,
-        expiry_action=ExpiryAction.RETURN,
-        payout_threshold=5_000,
-        notes="Demo agreement: 60 % up to ¥500, 70 % above.",
-    )
+    invitation = ConsignmentAgreement.objects.filter(
+        shop=shop, invited_email__iexact=consignor.email, status=AgreementStatus.INVITED
+    ).first()
+    if invitation is None:
+        invitation = agreement_invite(
+            actor=staff,
+            shop=shop,
+            email=consignor.email,
+            tiers=[Tier(50_000, 6000), Tier(None, 7000)],  # 60 % up to ¥500, 70 % above
+            steps=[Step(30, 1000), Step(60, 2000)],  # −10 % after 30 days, −20 % after 60
+            floor_percent_bp=7000,
+            discount_bearer=DiscountBearer.SHARED,
+            expiry_days=90,
+            expiry_action=ExpiryAction.RETURN,
+            payout_threshold=5_000,
+            notes="Demo agreement: 60 % up to ¥500, 70 % above.",
+        )
+    return agreement_accept(consignor=consignor, agreement_id=invitation.pk)
 
 
-def seed_consignment_demo(stdout: TextIO) -> None:
+def _demo_parties() -> tuple[Organisation, User, User]:
     staff = User.objects.get(email=SHOP_EMAIL)
     consignor = User.objects.get(email=CONSIGNOR_EMAIL)
     shop = Organisation.objects.get(
         kind=OrganisationKind.CONSIGNMENT_SHOP, memberships__user=staff, memberships__role=Role.OWNER
     )
+    return shop, staff, consignor
+
+
+def seed_consignment_agreement_demo(stdout: TextIO) -> None:
+    """Runs before the marketplace demo, whose shop listings name buyer@example.com as
+    consignor: that takes the agreement buyer@example.com accepted."""
+    shop, staff, consignor = _demo_parties()
+    with transaction.atomic():
+        _agreement(shop, staff, consignor)
+
+
+def seed_consignment_demo(stdout: TextIO) -> None:
+    shop, staff, consignor = _demo_parties()
     with transaction.atomic():
         agreement = _agreement(shop, staff, consignor)
         existing = set(ConsignmentItem.objects.filter(agreement=agreement).values_list("listing__title", flat=True))

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from marketplace.consignment import rules
 from marketplace.consignment.models import DiscountBearer, ExpiryAction, PayoutMethod
 from marketplace.consignment.services import INTAKE_CATEGORIES
-from marketplace.models import Category, DeviceType, User
+from marketplace.models import Category, DeviceType
 from marketplace.models.listings import FurnitureType
 
 
@@ -54,7 +54,10 @@ MARKDOWN_SLOTS = 3
 class AgreementForm(forms.Form):
     consignor_email = forms.EmailField(
         label=gettext_lazy("Consignor's e-mail address"),
-        help_text=gettext_lazy("The consignor needs an account here; they follow their items in their portal."),
+        help_text=gettext_lazy(
+            "We e-mail them an invitation with these terms. Nothing can be listed in their name until they "
+            "accept it in their account (people without one are asked to sign up)."
+        ),
     )
     share_percent = percent_field(
         gettext_lazy("Consignor's share (%)"), help_text=gettext_lazy("Of the sale price, e.g. 60.")
@@ -106,13 +109,6 @@ class AgreementForm(forms.Form):
                 gettext_lazy("Markdown %(n)s (%% off the original price)") % {"n": n}, required=False
             )
 
-    def clean_consignor_email(self) -> User:
-        email = self.cleaned_data["consignor_email"]
-        consignor = User.objects.filter(email__iexact=email, is_active=True).first()
-        if consignor is None:
-            raise forms.ValidationError(_("No account uses this e-mail address. The consignor needs an account first."))
-        return consignor
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         up_to, above = cleaned.get("tier_up_to_yuan"), cleaned.get("share_above_percent")
@@ -142,7 +138,7 @@ class AgreementForm(forms.Form):
         else:
             tiers = [rules.Tier(None, share or 0)]
         return {
-            "consignor": c["consignor_email"],
+            "email": c["consignor_email"],
             "tiers": tiers,
             "steps": c["steps"],
             "floor_price": to_fen(c.get("floor_price_yuan")),

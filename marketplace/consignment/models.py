@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.consignment.rules import BASIS_POINTS, Step, Terms, Tier
@@ -29,13 +30,49 @@ class ExpiryAction(models.TextChoices):
     CONVERT = "convert", _("Convert to shop stock")
 
 
+class AgreementStatus(models.TextChoices):
+    INVITED = "invited", _("Invited")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    ENDED = "ended", _("Ended")
+
+
+# An invitation is answered by the person it was sent to, or withdrawn by the shop
+# (ended); an accepted agreement is ended by the shop, the consignor or staff.
+AGREEMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    AgreementStatus.INVITED: frozenset({AgreementStatus.ACCEPTED, AgreementStatus.DECLINED, AgreementStatus.ENDED}),
+    AgreementStatus.ACCEPTED: frozenset({AgreementStatus.ENDED}),
+    AgreementStatus.DECLINED: frozenset(),
+    AgreementStatus.ENDED: frozenset(),
+}
+
+
 class ConsignmentAgreement(models.Model):
+    """A shop's terms with one consignor. The shop invites an e-mail address; the agreement
+    names a consignor only once the person using that address accepts it in their account,
+    so a shop can neither tie someone to it nor learn whether an address has an account."""
+
     shop = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="consignment_agreements", verbose_name=_("shop")
     )
+    # Empty until the invitation is answered.
     consignor = models.ForeignKey(
-        User, on_delete=models.PROTECT, related_name="consignment_agreements", verbose_name=_("consignor")
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="consignment_agreements",
+        verbose_name=_("consignor"),
     )
+    invited_email = models.EmailField(_("invited e-mail address"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=AgreementStatus.choices, default=AgreementStatus.INVITED, editable=False
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True, editable=False)
+    ended_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    end_reason = models.CharField(_("why it ended"), max_length=500, blank=True, editable=False)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     discount_bearer = models.CharField(
         _("who bears a discount"), max_length=12, choices=DiscountBearer.choices, default=DiscountBearer.SHARED
@@ -49,7 +86,6 @@ class ConsignmentAgreement(models.Model):
         _("when it expires"), max_length=10, choices=ExpiryAction.choices, default=ExpiryAction.RETURN
     )
     payout_threshold = models.PositiveBigIntegerField(_("payout threshold (minor units)"), default=0)
-    is_active = models.BooleanField(_("active"), default=True)
     notes = models.TextField(_("notes"), blank=True, max_length=2000)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -78,14 +114,34 @@ class ConsignmentAgreement(models.Model):
             models.CheckConstraint(
                 condition=Q(expiry_action__in=list(ExpiryAction.values)), name="consignment_expiry_action_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=list(AgreementStatus.values)), name="consignment_agreement_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AgreementStatus.ACCEPTED) | Q(consignor__isnull=False),
+                name="consignment_accepted_has_consignor",
+            ),
             # One active agreement per shop and consignor: intake and payouts know which terms apply.
             models.UniqueConstraint(
-                fields=["shop", "consignor"], condition=Q(is_active=True), name="consignment_one_active_agreement"
+                fields=["shop", "consignor"],
+                condition=Q(status=AgreementStatus.ACCEPTED),
+                name="consignment_one_active_agreement",
+            ),
+            models.UniqueConstraint(
+                Lower("invited_email"),
+                "shop",
+                condition=Q(status=AgreementStatus.INVITED),
+                name="consignment_one_open_invitation",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.shop} · {self.consignor}"
+        return f"{self.shop} · {self.consignor or self.invited_email}"
+
+    @property
+    def is_active(self) -> bool:
+        """Accepted and not ended: the shop may take items in and name the consignor."""
+        return self.status == AgreementStatus.ACCEPTED
 
     def terms(self) -> Terms:
         """The pure-domain terms (uses prefetched tiers and steps when present)."""

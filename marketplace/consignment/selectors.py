@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marketplace.consignment import rules
 from marketplace.consignment.models import (
+    AgreementStatus,
     ConsignmentAgreement,
     ConsignmentItem,
     ConsignorPayout,
@@ -32,6 +33,11 @@ from marketplace.models import (
 )
 from marketplace.services.ledger import consignor_balances
 from marketplace.services.listings import SHOP_MANAGER_ROLES
+from marketplace.services.privacy import WITHDRAWABLE_LISTING_STATUSES
+
+# A listing in these states is still at the shop in the consignor's name: offered,
+# being prepared, or held for a buyer. It ties the consignor to the shop.
+CONSIGNMENT_OPEN_STATUSES = frozenset({*WITHDRAWABLE_LISTING_STATUSES, ListingStatus.RESERVED})
 
 TERMS_PREFETCH = (
     Prefetch("tiers", queryset=ShareTier.objects.all()),
@@ -57,7 +63,7 @@ def agreements_of_shop(*, shop: Organisation) -> QuerySet[ConsignmentAgreement]:
         ConsignmentAgreement.objects.filter(shop=shop)
         .select_related("consignor")
         .prefetch_related(*TERMS_PREFETCH)
-        .order_by("-is_active", "-created_at", "-pk")
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -177,12 +183,53 @@ def portal_payouts(*, consignor: User) -> list[ConsignorPayout]:
 def portal_balances(*, consignor: User) -> list[tuple[Organisation, int]]:
     """(shop, owed) for every shop with an agreement or a balance; two queries."""
     owed = {shop: amount for (shop, _c), amount in consignor_balances(consignor_id=consignor.pk).items()}
-    shops = Organisation.objects.filter(consignment_agreements__consignor=consignor).distinct().order_by("name")
+    answered = ConsignmentAgreement.objects.filter(consignor=consignor).exclude(status=AgreementStatus.DECLINED)
+    shops = Organisation.objects.filter(consignment_agreements__in=answered).distinct().order_by("name")
     found = {shop.pk: shop for shop in shops}
     missing = set(owed) - set(found)
     if missing:  # a balance left at a shop whose agreements were since removed: rare
         found.update({shop.pk: shop for shop in Organisation.objects.filter(pk__in=missing)})
     return [(shop, owed.get(shop.pk, 0)) for shop in sorted(found.values(), key=lambda s: s.name)]
+
+
+def portal_invitations(*, consignor: User) -> list[ConsignmentAgreement]:
+    """Open invitations sent to the user's e-mail address (verified: allauth requires it
+    before anyone signs in), with their terms."""
+    return list(
+        ConsignmentAgreement.objects.filter(status=AgreementStatus.INVITED, invited_email__iexact=consignor.email)
+        .select_related("shop")
+        .prefetch_related(*TERMS_PREFETCH)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def portal_agreements(*, consignor: User) -> list[ConsignmentAgreement]:
+    return list(
+        ConsignmentAgreement.objects.filter(consignor=consignor)
+        .exclude(status=AgreementStatus.DECLINED)
+        .select_related("shop")
+        .prefetch_related(*TERMS_PREFETCH)
+        .order_by("status", "-created_at", "-pk")
+    )
+
+
+# --- Naming a consignor on a listing ----------------------------------------------------------
+
+
+def agreed_consignor(*, shop_id: int, email: str | None = None, consignor_id: int | None = None) -> User | None:
+    """settings.MARKETPLACE_CONSIGNOR_LOOKUP: the consignor a shop may name on a listing,
+    found by e-mail address or id — only someone who accepted an agreement with the shop
+    that has not ended. None for everyone else, whether they have an account or not."""
+    agreements = ConsignmentAgreement.objects.filter(shop_id=shop_id, status=AgreementStatus.ACCEPTED)
+    if consignor_id is not None:
+        agreements = agreements.filter(consignor_id=consignor_id)
+    elif email:
+        email = email.strip()
+        agreements = agreements.filter(Q(consignor__email__iexact=email) | Q(invited_email__iexact=email))
+    else:
+        return None
+    agreement = agreements.select_related("consignor").filter(consignor__is_active=True).first()
+    return agreement.consignor if agreement is not None else None
 
 
 # --- The order hook -----------------------------------------------------------------------------

@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from marketplace.consignment import rules
 from marketplace.consignment.models import (
+    AGREEMENT_TRANSITIONS,
     ALLOWED_TRANSITIONS,
+    AgreementStatus,
     ConsignmentAgreement,
     ConsignmentItem,
     ConsignorPayout,
@@ -29,14 +32,20 @@ from marketplace.consignment.models import (
     PayoutMethod,
     ShareTier,
 )
-from marketplace.consignment.selectors import balance_for, user_manages_shop
+from marketplace.consignment.selectors import CONSIGNMENT_OPEN_STATUSES, balance_for, user_manages_shop
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, ListingStatus, Order, Organisation, OrganisationKind, User
 from marketplace.models.listings import ALLOWED_TRANSITIONS as LISTING_TRANSITIONS
 from marketplace.services.ledger import ledger_consignor_payout
 from marketplace.services.lifecycle import listing_transition
-from marketplace.services.listings import PUBLISHABLE_FROM, PublicationBlocked, listing_create, listing_publish
-from marketplace.services.notifications import notify
+from marketplace.services.listings import (
+    PUBLISHABLE_FROM,
+    SHOP_MANAGER_ROLES,
+    PublicationBlocked,
+    listing_create,
+    listing_publish,
+)
+from marketplace.services.notifications import notify, notify_address
 from marketplace.signals import listing_changed
 from marketplace.templatetags.listing_tags import format_money
 
@@ -94,12 +103,54 @@ def _item_transition(*, item: ConsignmentItem, to_status: str, now: dt.datetime)
 # --- Agreements ------------------------------------------------------------------------------------
 
 
+def _shop_managers(shop: Organisation) -> list[User]:
+    return list(
+        User.objects.filter(
+            memberships__organisation=shop, memberships__role__in=SHOP_MANAGER_ROLES, is_active=True
+        ).distinct()
+    )
+
+
+def _agreement_transition(
+    *, agreement: ConsignmentAgreement, to_status: str, actor: User | None = None, reason: str = ""
+) -> None:
+    """The only place that changes an agreement's status, following AGREEMENT_TRANSITIONS."""
+    if to_status not in AGREEMENT_TRANSITIONS[agreement.status]:
+        raise Conflict(
+            _("An agreement that is %(status)s cannot become %(to)s.")
+            % {
+                "status": AgreementStatus(agreement.status).label.lower(),
+                "to": AgreementStatus(to_status).label.lower(),
+            },
+            code="agreement_status",
+        )
+    agreement.status = to_status
+    agreement.status_changed_at = timezone.now()
+    fields = ["status", "status_changed_at", "consignor"]
+    if to_status == AgreementStatus.ENDED:
+        agreement.ended_by = actor
+        agreement.end_reason = reason[:500]
+        fields += ["ended_by", "end_reason"]
+    try:
+        with transaction.atomic():
+            agreement.save(update_fields=fields)
+    except IntegrityError as exc:
+        raise Conflict(
+            _("You already have an active agreement with %(shop)s; end it first.") % {"shop": agreement.shop.name},
+            code="consignment_agreement_exists",
+        ) from exc
+
+
+def _normalised_email(email: str) -> str:
+    return email.strip()
+
+
 @transaction.atomic
-def agreement_create(
+def agreement_invite(
     *,
     actor: User,
     shop: Organisation,
-    consignor: User,
+    email: str,
     tiers: Sequence[rules.Tier],
     steps: Sequence[rules.Step] = (),
     floor_price: int | None = None,
@@ -110,10 +161,13 @@ def agreement_create(
     payout_threshold: int = 0,
     notes: str = "",
 ) -> ConsignmentAgreement:
-    """A shop's terms with one consignor. Raises ValidationFailed with field errors."""
+    """A shop's terms, sent to an e-mail address for the consignor to accept. Raises
+    ValidationFailed with field errors. Whether the address has an account changes only
+    the e-mail's wording, never what the shop is told."""
     _require_manager(actor, shop.pk)
     if shop.kind != OrganisationKind.CONSIGNMENT_SHOP:
         raise ValidationFailed(_("Only a consignment shop makes consignment agreements."))
+    email = _normalised_email(email)
     terms = rules.Terms(
         tiers=tuple(tiers),
         steps=tuple(steps),
@@ -130,21 +184,30 @@ def agreement_create(
         errors.setdefault("expiry_action", []).append(_("Choose what happens to unsold items."))
     if payout_threshold < 0:
         errors.setdefault("payout_threshold", []).append(_("The payout threshold cannot be negative."))
-    if consignor.pk == actor.pk:
+    if not email:
+        errors.setdefault("consignor", []).append(_("Enter the consignor's e-mail address."))
+    elif email.lower() == actor.email.lower():
         errors.setdefault("consignor", []).append(_("You cannot consign items to your own shop."))
     if errors:
         raise ValidationFailed(_("Some fields need your attention."), details={"fields": errors})
-    if ConsignmentAgreement.objects.filter(shop=shop, consignor=consignor, is_active=True).exists():
+    # Only the shop's own invitations are consulted: nothing here depends on accounts.
+    if ConsignmentAgreement.objects.filter(
+        shop=shop,
+        invited_email__iexact=email,
+        status__in=[AgreementStatus.INVITED, AgreementStatus.ACCEPTED],
+    ).exists():
         raise Conflict(
-            _("%(consignor)s already has an active agreement with this shop; end it first.")
-            % {"consignor": consignor.public_name},
+            _("This shop already invited %(email)s or has an active agreement with that address; end it first.")
+            % {"email": email},
             code="consignment_agreement_exists",
         )
     try:
         with transaction.atomic():
             agreement = ConsignmentAgreement.objects.create(
                 shop=shop,
-                consignor=consignor,
+                invited_email=email,
+                status=AgreementStatus.INVITED,
+                status_changed_at=timezone.now(),
                 discount_bearer=discount_bearer,
                 floor_price=floor_price,
                 floor_percent_bp=floor_percent_bp,
@@ -162,28 +225,253 @@ def agreement_create(
     MarkdownStep.objects.bulk_create(
         MarkdownStep(agreement=agreement, after_days=s.after_days, discount_bp=s.discount_bp) for s in steps
     )
-    notify(
-        users=[consignor],
-        kind="consignment_agreement",
-        subject=gettext_lazy("Consignment agreement with %(shop)s"),
+    _send_invitation(agreement)
+    return agreement
+
+
+def _send_invitation(agreement: ConsignmentAgreement) -> None:
+    """Someone with an account reads it in the site too; an address without one is asked
+    to sign up with it first. Both are sent after commit, so the shop's page is the same."""
+    params = {"shop": agreement.shop.name}
+    subject = gettext_lazy("%(shop)s invites you to consign items")
+    invitee = User.objects.filter(email__iexact=agreement.invited_email, is_active=True).first()
+    if invitee is not None:
+        notify(
+            users=[invitee],
+            kind="consignment_invitation",
+            subject=subject,
+            body=gettext_lazy(
+                "%(shop)s invites you to a consignment agreement: they would sell items you bring them and pay "
+                "you your share. Read the terms, then accept or decline on your consignment page. Until you "
+                "accept, the shop cannot list anything in your name."
+            ),
+            params=params,
+            link=reverse("consignment_portal"),
+        )
+        return
+    notify_address(
+        email=agreement.invited_email,
+        subject=subject,
         body=gettext_lazy(
-            "%(shop)s recorded a consignment agreement with you. Your items, sales and balance are in your "
-            "consignment portal."
+            "%(shop)s invites you to a consignment agreement on Xunhuan: they would sell items you bring them and "
+            "pay you your share. To read the terms and accept or decline, sign up with this e-mail address, then "
+            "open your consignment page. If you do not want this, ignore this e-mail: nothing is listed in your "
+            "name unless you accept."
         ),
-        params={"shop": shop.name},
-        link="/consignment/mine/",
+        params=params,
+        link=reverse("account_signup"),
+    )
+
+
+def _invitation_for(consignor: User, agreement_id: int) -> ConsignmentAgreement:
+    """An open invitation addressed to the user's (verified) e-mail address; any other
+    looks as if it did not exist."""
+    agreement = (
+        ConsignmentAgreement.objects.select_for_update(of=("self",))
+        .select_related("shop")
+        .filter(pk=agreement_id, status=AgreementStatus.INVITED, invited_email__iexact=consignor.email)
+        .first()
+    )
+    if agreement is None or not consignor.is_active:
+        raise NotFound(_("No such invitation."))
+    return agreement
+
+
+@transaction.atomic
+def agreement_accept(*, consignor: User, agreement_id: int) -> ConsignmentAgreement:
+    """The invited person agrees: from now on the shop may take items in and list them
+    in their name."""
+    agreement = _invitation_for(consignor, agreement_id)
+    if user_manages_shop(user=consignor, shop_id=agreement.shop_id):
+        raise ValidationFailed(_("You cannot consign items to a shop you run."), code="own_shop")
+    agreement.consignor = consignor
+    _agreement_transition(agreement=agreement, to_status=AgreementStatus.ACCEPTED, actor=consignor)
+    notify(
+        users=_shop_managers(agreement.shop),
+        kind="consignment_agreement",
+        subject=gettext_lazy("%(consignor)s accepted your consignment agreement"),
+        body=gettext_lazy("%(consignor)s accepted the agreement with %(shop)s. You can now take their items in."),
+        params={"consignor": consignor.public_name, "shop": agreement.shop.name},
+        link=reverse("consignment_agreement", args=(agreement.pk,)),
+    )
+    return agreement
+
+
+@transaction.atomic
+def agreement_decline(*, consignor: User, agreement_id: int) -> ConsignmentAgreement:
+    agreement = _invitation_for(consignor, agreement_id)
+    _agreement_transition(agreement=agreement, to_status=AgreementStatus.DECLINED, actor=consignor)
+    notify(
+        users=_shop_managers(agreement.shop),
+        kind="consignment_agreement",
+        subject=gettext_lazy("Consignment invitation declined"),
+        body=gettext_lazy("The invitation to %(email)s was declined. Nothing can be listed in their name."),
+        params={"email": agreement.invited_email},
+        link=reverse("consignment_agreement", args=(agreement.pk,)),
     )
     return agreement
 
 
 @transaction.atomic
 def agreement_end(*, actor: User, agreement_id: int) -> ConsignmentAgreement:
-    """No more intake under these terms; items already taken in keep them."""
+    """The shop ends an agreement (no more intake under these terms; items already taken
+    in keep them) or withdraws an invitation not yet answered."""
     agreement = _agreement_for_manager(actor, agreement_id, lock=True)
-    if agreement.is_active:
-        agreement.is_active = False
-        agreement.save(update_fields=["is_active"])
+    if agreement.status in (AgreementStatus.INVITED, AgreementStatus.ACCEPTED):
+        _agreement_transition(agreement=agreement, to_status=AgreementStatus.ENDED, actor=actor)
     return agreement
+
+
+def items_still_consigned(*, shop_id: int, consignor_id: int) -> list[Listing]:
+    """Listings the shop still offers or holds for a buyer in the consignor's name."""
+    return list(
+        Listing.objects.filter(
+            seller_organisation_id=shop_id, consignor_id=consignor_id, status__in=CONSIGNMENT_OPEN_STATUSES
+        ).order_by("pk")
+    )
+
+
+def _titles(listings: Sequence[Listing]) -> str:
+    shown = "、".join(f"“{listing.title}”" for listing in listings[:10])
+    return shown if len(listings) <= 10 else f"{shown} …"
+
+
+@transaction.atomic
+def agreement_end_by_consignor(*, consignor: User, agreement_id: int) -> ConsignmentAgreement:
+    """The consignor ends their agreement, once no item of theirs is on sale or reserved
+    at the shop. Otherwise ItemsStillConsigned says which."""
+    agreement = (
+        ConsignmentAgreement.objects.select_for_update(of=("self",))
+        .select_related("shop")
+        .filter(pk=agreement_id, consignor=consignor)
+        .first()
+    )
+    if agreement is None:
+        raise NotFound(_("No such consignment agreement."))
+    if agreement.status != AgreementStatus.ACCEPTED:
+        return agreement
+    listings = items_still_consigned(shop_id=agreement.shop_id, consignor_id=consignor.pk)
+    if listings:
+        raise Conflict(
+            _(
+                "%(shop)s still has these items of yours on sale or reserved: %(items)s. Ask the shop to return them "
+                "to you or withdraw them, then end the agreement."
+            )
+            % {"shop": agreement.shop.name, "items": _titles(listings)},
+            code="items_still_consigned",
+            details={"listings": [listing.pk for listing in listings]},
+        )
+    _agreement_transition(agreement=agreement, to_status=AgreementStatus.ENDED, actor=consignor)
+    notify(
+        users=_shop_managers(agreement.shop),
+        kind="consignment_agreement",
+        subject=gettext_lazy("%(consignor)s ended their consignment agreement"),
+        body=gettext_lazy(
+            "%(consignor)s ended the agreement with %(shop)s. You can no longer take items in or list them "
+            "in their name."
+        ),
+        params={"consignor": consignor.public_name, "shop": agreement.shop.name},
+        link=reverse("consignment_agreement", args=(agreement.pk,)),
+    )
+    return agreement
+
+
+@dataclass
+class ReleaseReport:
+    agreement: ConsignmentAgreement
+    withdrawn: list[Listing] = field(default_factory=list)
+    reserved: list[Listing] = field(default_factory=list)
+
+
+@transaction.atomic
+def agreement_release(*, staff: User, agreement_id: int, reason: str) -> ReleaseReport:
+    """Staff free a consignor from a shop: the agreement ends, the listings in their name
+    that are not reserved are withdrawn (their items are to be returned) and the shop is
+    told. A reserved listing stays with its buyer's order, which must finish first."""
+    if not (staff.is_active and staff.is_staff):
+        raise PermissionDenied(_("Only staff can release a consignor."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(
+            _("Give a reason; the shop and the consignor see it."), details={"fields": {"reason": [_("Required.")]}}
+        )
+    agreement = (
+        ConsignmentAgreement.objects.select_for_update(of=("self",))
+        .select_related("shop", "consignor")
+        .filter(pk=agreement_id)
+        .first()
+    )
+    if agreement is None:
+        raise NotFound(_("No such consignment agreement."))
+    report = ReleaseReport(agreement=agreement)
+    now = timezone.now()
+    if agreement.consignor_id is not None:
+        listings = (
+            Listing.objects.select_for_update(of=("self",))
+            .filter(
+                seller_organisation_id=agreement.shop_id,
+                consignor_id=agreement.consignor_id,
+                status__in=CONSIGNMENT_OPEN_STATUSES,
+            )
+            .order_by("pk")
+        )
+        for listing in listings:
+            if listing.status == ListingStatus.RESERVED:
+                report.reserved.append(listing)
+                continue
+            listing_transition(
+                listing=listing, to_status=ListingStatus.WITHDRAWN, actor=staff, reason="consignor released by staff"
+            )
+            report.withdrawn.append(listing)
+        items = ConsignmentItem.objects.select_for_update().filter(
+            listing__in=[listing.pk for listing in report.withdrawn], status=ItemStatus.ON_SALE
+        )
+        for item in items.order_by("pk"):
+            _item_transition(item=item, to_status=ItemStatus.RETURNED, now=now)
+    if agreement.status in (AgreementStatus.INVITED, AgreementStatus.ACCEPTED):
+        _agreement_transition(agreement=agreement, to_status=AgreementStatus.ENDED, actor=staff, reason=reason)
+    params = {
+        "shop": agreement.shop.name,
+        "consignor": agreement.consignor.public_name if agreement.consignor else agreement.invited_email,
+        "items": _titles(report.withdrawn) if report.withdrawn else "—",
+        "reason": reason,
+    }
+    notify(
+        users=_shop_managers(agreement.shop),
+        kind="consignment_released",
+        subject=gettext_lazy("Staff released %(consignor)s from your consignment agreement"),
+        body=gettext_lazy(
+            "Our staff ended the consignment agreement between %(shop)s and %(consignor)s: %(reason)s "
+            "These listings were withdrawn: %(items)s. Return the items to the consignor and settle what you owe them."
+        ),
+        params=params,
+        link=reverse("consignment_agreement", args=(agreement.pk,)),
+    )
+    if agreement.consignor is not None:
+        notify(
+            users=[agreement.consignor],
+            kind="consignment_released",
+            subject=gettext_lazy("You were released from your agreement with %(shop)s"),
+            body=gettext_lazy(
+                "Our staff ended your consignment agreement with %(shop)s: %(reason)s These listings were withdrawn: "
+                "%(items)s. The shop was asked to return the items to you and to pay what it owes you."
+            ),
+            params=params,
+            link=reverse("consignment_portal"),
+        )
+    return report
+
+
+def consignment_close_for_deleted_user(user: User) -> None:
+    """MARKETPLACE_ACCOUNT_ERASERS: a deleted account's agreements end and the
+    invitations to its address lapse (the deletion checks made sure nothing is on sale)."""
+    now = timezone.now()
+    ConsignmentAgreement.objects.filter(consignor=user, status=AgreementStatus.ACCEPTED).update(
+        status=AgreementStatus.ENDED, status_changed_at=now, end_reason="account deleted"
+    )
+    ConsignmentAgreement.objects.filter(invited_email__iexact=user.email, status=AgreementStatus.INVITED).update(
+        status=AgreementStatus.DECLINED, status_changed_at=now
+    )
 
 
 # --- Intake ------------------------------------------------------------------------------------------
@@ -205,7 +493,10 @@ def intake_batch_create(*, actor: User, agreement_id: int, lines: Sequence[Intak
     in any line (reported as `items.<n>.<field>`) saves none."""
     agreement = _agreement_for_manager(actor, agreement_id, lock=True)
     if not agreement.is_active:
-        raise Conflict(_("This agreement has ended; make a new one to take items in."), code="agreement_ended")
+        raise Conflict(
+            _("Items are taken in only under an agreement the consignor accepted and that has not ended."),
+            code="agreement_not_active",
+        )
     if not lines:
         raise ValidationFailed(_("Enter at least one item."))
     if len(lines) > MAX_BATCH_ITEMS:
@@ -414,6 +705,8 @@ def consignor_payout_record(
     (consignor payable debited). Refused above the balance owed or below the agreement's
     payout threshold."""
     agreement = _agreement_for_manager(actor, agreement_id, lock=True)
+    if agreement.consignor is None:
+        raise Conflict(_("The consignor has not accepted this agreement."), code="agreement_not_accepted")
     reference = reference.strip()[:100]
     errors: dict[str, list[str]] = {}
     if method not in PayoutMethod.values:
@@ -425,7 +718,7 @@ def consignor_payout_record(
     if errors:
         raise ValidationFailed(_("Some fields need your attention."), details={"fields": errors})
     # Payouts of one consignor at one shop are serialised by the agreement row locked above.
-    balance = balance_for(shop_id=agreement.shop_id, consignor_id=agreement.consignor_id)
+    balance = balance_for(shop_id=agreement.shop_id, consignor_id=agreement.consignor.pk)
     if amount > balance:
         raise ValidationFailed(
             _("That is more than the %(balance)s owed to the consignor.")

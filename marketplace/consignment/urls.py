@@ -4,6 +4,19 @@ from marketplace.consignment import views
 
 urlpatterns = [
     path("consignment/mine/", views.portal, name="consignment_portal"),
+    path(
+        "consignment/mine/invitations/<int:pk>/accept/", views.invitation_accept, name="consignment_invitation_accept"
+    ),
+    path(
+        "consignment/mine/invitations/<int:pk>/decline/",
+        views.invitation_decline,
+        name="consignment_invitation_decline",
+    ),
+    path(
+        "consignment/mine/agreements/<int:pk>/end/",
+        views.consignor_agreement_end,
+        name="consignment_consignor_agreement_end",
+    ),
     path("consignment/shop/", views.shop_home, name="consignment_shop_home"),
     path("consignment/shop/<int:shop_id>/", views.shop_agreements, name="consignment_shop"),
     path("consignment/shop/<int:shop_id>/agreements/new/", views.agreement_new, name="consignment_agreement_new"),

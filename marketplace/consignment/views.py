@@ -17,9 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from marketplace.consignment import selectors, services
 from marketplace.consignment.forms import AgreementForm, PayoutForm, intake_formset_class, to_fen
-from marketplace.consignment.models import ConsignmentAgreement, ConsignmentItem, IntakeBatch
+from marketplace.consignment.models import AgreementStatus, ConsignmentAgreement, ConsignmentItem, IntakeBatch
 from marketplace.consignment.pdf import tags_pdf
-from marketplace.errors import DomainError, ValidationFailed
+from marketplace.errors import DomainError, NotFound, ValidationFailed
 from marketplace.extensions import badges_for
 from marketplace.models import Organisation, User
 from marketplace.templatetags.listing_tags import format_money
@@ -68,7 +68,10 @@ def shop_agreements(request: HttpRequest, shop_id: int) -> HttpResponse:
     shop = _managed_shop(request, shop_id)
     agreements = list(selectors.agreements_of_shop(shop=shop))
     balances = selectors.balances_of_shop(shop_id=shop.pk)
-    rows = [(agreement, balances.get(agreement.consignor_id, 0)) for agreement in agreements]
+    rows = [
+        (agreement, balances.get(agreement.consignor_id, 0) if agreement.consignor_id else 0)
+        for agreement in agreements
+    ]
     return render(request, "consignment/shop_agreements.html", {"shop": shop, "rows": rows})
 
 
@@ -79,7 +82,7 @@ def agreement_new(request: HttpRequest, shop_id: int) -> HttpResponse:
     form = AgreementForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            agreement = services.agreement_create(actor=_user(request), shop=shop, **form.service_kwargs())
+            agreement = services.agreement_invite(actor=_user(request), shop=shop, **form.service_kwargs())
         except ValidationFailed as exc:
             fields = exc.details.get("fields", {})
             for name, errors in fields.items():
@@ -90,7 +93,11 @@ def agreement_new(request: HttpRequest, shop_id: int) -> HttpResponse:
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, _("Agreement recorded. You can now take items in."))
+            messages.success(
+                request,
+                _("Invitation sent to %(email)s. You can take items in once the consignor accepts it in their account.")
+                % {"email": agreement.invited_email},
+            )
             return redirect("consignment_agreement", pk=agreement.pk)
     return render(request, "consignment/agreement_form.html", {"shop": shop, "form": form})
 
@@ -106,7 +113,11 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "steps": list(agreement.markdown_steps.all()),
         "items": selectors.item_views(items),
         "payouts": list(selectors.payouts_of_agreement(agreement=agreement)),
-        "balance": selectors.balance_for(shop_id=agreement.shop_id, consignor_id=agreement.consignor_id),
+        "balance": (
+            selectors.balance_for(shop_id=agreement.shop_id, consignor_id=agreement.consignor_id)
+            if agreement.consignor_id
+            else 0
+        ),
         "payout_form": PayoutForm(),
     }
     return render(request, "consignment/agreement_detail.html", context)
@@ -116,8 +127,12 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def agreement_end_view(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = _managed_agreement(request, pk)
+    was_invitation = agreement.status == AgreementStatus.INVITED
     services.agreement_end(actor=_user(request), agreement_id=agreement.pk)
-    messages.success(request, _("The agreement has ended. Items already taken in keep its terms."))
+    if was_invitation:
+        messages.success(request, _("The invitation was withdrawn."))
+    else:
+        messages.success(request, _("The agreement has ended. Items already taken in keep its terms."))
     return redirect("consignment_agreement", pk=agreement.pk)
 
 
@@ -154,6 +169,11 @@ def agreement_payout(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def intake(request: HttpRequest, pk: int) -> HttpResponse:
     agreement = _managed_agreement(request, pk)
+    if not agreement.is_active:
+        messages.error(
+            request, _("Items are taken in only under an agreement the consignor accepted and that has not ended.")
+        )
+        return redirect("consignment_agreement", pk=agreement.pk)
     try:
         rows = max(1, min(int(request.GET.get("rows", "3")), 30))
     except ValueError:
@@ -250,9 +270,56 @@ def portal(request: HttpRequest) -> HttpResponse:
     consignor = _user(request)
     items = selectors.portal_items(consignor=consignor)
     context = {
+        "invitations": selectors.portal_invitations(consignor=consignor),
+        "agreements": selectors.portal_agreements(consignor=consignor),
         "items": selectors.item_views(items),
         "sales": selectors.portal_sales(consignor=consignor),
         "balances": selectors.portal_balances(consignor=consignor),
         "payouts": selectors.portal_payouts(consignor=consignor),
     }
     return render(request, "consignment/portal.html", context)
+
+
+def _portal_action(request: HttpRequest, action: Any, agreement_id: int, success: str) -> HttpResponse:
+    try:
+        action(consignor=_user(request), agreement_id=agreement_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return redirect("consignment_portal")
+
+
+@login_required
+@require_POST
+def invitation_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    return _portal_action(
+        request,
+        services.agreement_accept,
+        pk,
+        _("You accepted the agreement. The shop can now take your items in and list them in your name."),
+    )
+
+
+@login_required
+@require_POST
+def invitation_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    return _portal_action(
+        request,
+        services.agreement_decline,
+        pk,
+        _("You declined the invitation. The shop cannot list anything in your name."),
+    )
+
+
+@login_required
+@require_POST
+def consignor_agreement_end(request: HttpRequest, pk: int) -> HttpResponse:
+    return _portal_action(
+        request,
+        services.agreement_end_by_consignor,
+        pk,
+        _("Your agreement has ended. The shop can no longer take items in or list them in your name."),
+    )

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from marketplace.forms.listings import ATTRIBUTE_FORMS, COMMON_FIELDS, ListingForm
@@ -56,6 +61,46 @@ class PublicationBlocked(DomainError):
 
 def user_manages_organisation(*, user: User, organisation_id: int) -> bool:
     return Membership.objects.filter(user=user, organisation_id=organisation_id, role__in=SHOP_MANAGER_ROLES).exists()
+
+
+# Whom a shop may name as a listing's consignor: settings.MARKETPLACE_CONSIGNOR_LOOKUP, a
+# dotted path to a callable (*, shop_id, email=None, consignor_id=None) -> User | None (the
+# consignment app answers: someone who accepted an agreement with the shop). Without one,
+# nobody may be named.
+ConsignorLookup = Callable[..., User | None]
+
+# One message for every refusal, so a shop cannot tell an address without an account
+# from one that has not accepted its agreement.
+CONSIGNOR_NOT_AGREED = gettext_lazy(
+    "This shop has no accepted consignment agreement with that e-mail address. Invite the consignor from the "
+    "consignment desk; once they accept, you can name them here."
+)
+
+
+@functools.cache
+def consignor_lookup() -> ConsignorLookup | None:
+    path = getattr(settings, "MARKETPLACE_CONSIGNOR_LOOKUP", "")
+    return import_string(path) if path else None
+
+
+def _reset_lookup(*, setting: str, **kwargs: Any) -> None:
+    if setting == "MARKETPLACE_CONSIGNOR_LOOKUP":
+        consignor_lookup.cache_clear()
+
+
+setting_changed.connect(_reset_lookup)
+
+
+def consignor_for_shop(*, shop: Organisation, email: str) -> User | None:
+    """The consignor with this e-mail address the shop may name, or None (see
+    CONSIGNOR_NOT_AGREED)."""
+    lookup = consignor_lookup()
+    return lookup(shop_id=shop.pk, email=email) if lookup is not None and email.strip() else None
+
+
+def _consignor_agreed(shop: Organisation, consignor: User) -> bool:
+    lookup = consignor_lookup()
+    return lookup is not None and lookup(shop_id=shop.pk, consignor_id=consignor.pk) is not None
 
 
 def listing_can_manage(*, user: User, listing: Listing) -> bool:
@@ -106,7 +151,8 @@ def listing_create(
     consignor: User | None = None,
 ) -> Listing:
     """Create a draft listing sold by `actor`, or by `seller_organisation` when the actor
-    is its owner or staff (then a consignor may be recorded)."""
+    is its owner or staff (then a consignor who accepted the shop's agreement may be
+    recorded)."""
     if category not in Category.values:
         raise ValidationFailed(
             _("Unknown category."),
@@ -115,6 +161,10 @@ def listing_create(
     if seller_organisation is not None:
         if not user_manages_organisation(user=actor, organisation_id=seller_organisation.pk):
             raise PermissionDenied(_("Only the shop's owner or staff can list items for it."))
+        if consignor is not None and not _consignor_agreed(seller_organisation, consignor):
+            raise ValidationFailed(
+                str(CONSIGNOR_NOT_AGREED), details={"fields": {"consignor_email": [str(CONSIGNOR_NOT_AGREED)]}}
+            )
     elif consignor is not None:
         raise ValidationFailed(_("Only shops take items on consignment."))
     common, attribute_form = _validate(category=category, data=data, attributes=attributes, listing=None)

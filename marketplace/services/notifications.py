@@ -60,6 +60,29 @@ def notify(
     return notifications
 
 
+def notify_address(
+    *,
+    email: str,
+    subject: str | Promise,
+    body: str | Promise,
+    params: Mapping[str, Any] | None = None,
+    link: str = "",
+    language: str = "",
+) -> None:
+    """The same e-mail, after commit, to an address that may have no account here (an
+    invitation): no in-app notification, written in `language` or the site's."""
+    params = params or {}
+    with translation.override(language or settings.LANGUAGE_CODE):
+        rendered = {key: str(value) for key, value in params.items()}
+        subject_text = (str(subject) % rendered if rendered else str(subject))[:200]
+        body_text = str(body) % rendered if rendered else str(body)
+    base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
+    text = f"{body_text}\n\n{base}{link}" if link else body_text
+    task_enqueue_on_commit(
+        send_email_task, subject=subject_text, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[email]
+    )
+
+
 def moderators() -> list[User]:
     """Everyone who works the moderation queue: active staff."""
     return list(User.objects.filter(is_staff=True, is_active=True).order_by("pk"))

@@ -294,10 +294,26 @@ def open_orders_check(user: User) -> list[str]:
 
 
 def consigned_items_check(user: User) -> list[str]:
-    """Items a shop sells for the person: the shop must hand them back or sell them first."""
-    if Listing.objects.filter(consignor=user, status__in=[*WITHDRAWABLE_LISTING_STATUSES, ListingStatus.RESERVED]):
-        return [_("A shop is still selling items for you. Collect them from the shop first.")]
-    return []
+    """Items a shop sells for the person: the shop must hand them back or sell them first.
+    One reason per shop, naming the items and how to end the tie."""
+    listings = (
+        Listing.objects.filter(consignor=user, status__in=[*WITHDRAWABLE_LISTING_STATUSES, ListingStatus.RESERVED])
+        .select_related("seller_organisation")
+        .order_by("seller_organisation__name", "pk")
+    )
+    by_shop: dict[str, list[str]] = {}
+    for listing in listings:
+        shop = listing.seller_organisation.name if listing.seller_organisation else ""
+        by_shop.setdefault(shop, []).append(f"“{listing.title}”")
+    return [
+        _(
+            "%(shop)s is still selling or holding these items for you: %(items)s. Ask the shop to return them to you "
+            "or withdraw them; then end your agreement with the shop on your consignment page. If the shop does not "
+            "answer, contact us: our staff can release you from the agreement."
+        )
+        % {"shop": shop, "items": "、".join(titles[:10]) + (" …" if len(titles) > 10 else "")}
+        for shop, titles in by_shop.items()
+    ]
 
 
 def staff_check(user: User) -> list[str]:

@@ -55,9 +55,11 @@ from marketplace.selectors import (
     user_memberships,
 )
 from marketplace.services.listings import (
+    CONSIGNOR_NOT_AGREED,
     PUBLISHABLE_FROM,
     SHOP_MANAGER_ROLES,
     PublicationBlocked,
+    consignor_for_shop,
     listing_can_manage,
     listing_can_view,
     listing_create,
@@ -115,13 +117,15 @@ def _not_found_on_denial(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 
 class SellAsForm(forms.Form):
     """Shown to owners and staff of consignment shops: sell for oneself or for the shop,
-    optionally on behalf of a consignor who has an account."""
+    optionally on behalf of a consignor who accepted the shop's consignment agreement."""
 
     sell_as = forms.ChoiceField()  # choices are the user's shops, set in __init__
     consignor_email = forms.EmailField(
         label=gettext_lazy("Consignor's e-mail address (optional)"),
         required=False,
-        help_text=gettext_lazy("For items a consignor brought to the shop; they need an account here."),
+        help_text=gettext_lazy(
+            "For items a consignor brought to the shop; they must have accepted the shop's consignment agreement."
+        ),
     )
 
     def __init__(self, *args: Any, shops: Sequence[Organisation], **kwargs: Any) -> None:
@@ -144,12 +148,9 @@ class SellAsForm(forms.Form):
             if shop is None:
                 self.add_error("consignor_email", _("Only a shop takes items on consignment: choose the shop above."))
             else:
-                consignor = User.objects.filter(email__iexact=email, is_active=True).first()
+                consignor = consignor_for_shop(shop=shop, email=email)
                 if consignor is None:
-                    self.add_error(
-                        "consignor_email",
-                        _("No account uses this e-mail address. The consignor needs an account first."),
-                    )
+                    self.add_error("consignor_email", str(CONSIGNOR_NOT_AGREED))
         cleaned["shop"] = shop
         cleaned["consignor"] = consignor
         return cleaned

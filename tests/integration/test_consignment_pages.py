@@ -58,15 +58,10 @@ AGREEMENT_FORM = {
 }
 
 
-def test_shop_staff_record_an_agreement_from_the_form(en_client):
+def test_shop_staff_invite_a_consignor_from_the_form_and_the_consignor_accepts(en_client):
     shop, staff = make_shop()
     consignor = UserFactory(email="lin@example.org")
     en_client.force_login(staff)
-
-    response = en_client.post(
-        f"/consignment/shop/{shop.pk}/agreements/new/", {**AGREEMENT_FORM, "consignor_email": "nobody@example.org"}
-    )
-    assert "The consignor needs an account first" in text(response)
 
     bad = {**AGREEMENT_FORM, "consignor_email": consignor.email, "markdown_2_percent": "5", "floor_price_yuan": "10"}
     response = en_client.post(f"/consignment/shop/{shop.pk}/agreements/new/", bad)
@@ -80,12 +75,25 @@ def test_shop_staff_record_an_agreement_from_the_form(en_client):
     )
     agreement = ConsignmentAgreement.objects.get()
     assert response["Location"] == f"/consignment/agreements/{agreement.pk}/"
+    assert (agreement.status, agreement.consignor, agreement.invited_email) == ("invited", None, consignor.email)
     assert [(t.up_to, t.consignor_share_bp) for t in agreement.tiers.all()] == [(50_000, 6000), (None, 7000)]
     assert [(s.after_days, s.discount_bp) for s in agreement.markdown_steps.all()] == [(30, 1000), (60, 2000)]
     assert agreement.floor_percent_bp == 5000 and agreement.payout_threshold == 5_000
     page = text(en_client.get(response["Location"]))
+    assert "Invitation to lin@example.org" in page
     assert "60% up to ¥500.00; 70% above" in page
     assert "−10% after 30 days, −20% after 60 days" in page
+    # No intake before the consignor accepts.
+    assert en_client.get(f"/consignment/agreements/{agreement.pk}/intake/").status_code == 302
+
+    en_client.force_login(consignor)
+    portal = text(en_client.get("/consignment/mine/"))
+    assert f"{shop.name} invites you to consign items" in portal
+    assert "60% up to ¥500.00; 70% above" in portal
+    response = en_client.post(f"/consignment/mine/invitations/{agreement.pk}/accept/")
+    assert response["Location"] == "/consignment/mine/"
+    agreement.refresh_from_db()
+    assert (agreement.status, agreement.consignor) == ("accepted", consignor)
 
 
 def test_intake_form_takes_several_items_and_reports_a_bad_row_without_saving(en_client):

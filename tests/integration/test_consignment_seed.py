@@ -16,15 +16,19 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_adds_consigned_items_at_different_ages(core_gates, monkeypatch, capsys):
-    from marketplace.consignment.demo import seed_consignment_demo
+    from marketplace.consignment.demo import seed_consignment_agreement_demo, seed_consignment_demo
     from marketplace.demo import seed_marketplace_demo
 
-    monkeypatch.setattr(seed_demo, "DEMO_SEEDERS", [seed_marketplace_demo, seed_consignment_demo])
+    # The shop's listings in the marketplace demo name the consignor: the agreement comes first.
+    monkeypatch.setattr(
+        seed_demo, "DEMO_SEEDERS", [seed_consignment_agreement_demo, seed_marketplace_demo, seed_consignment_demo]
+    )
     call_command("seed_demo")
     call_command("seed_demo")
 
     agreement = ConsignmentAgreement.objects.get()
     assert agreement.consignor.email == "buyer@example.com"
+    assert agreement.status == "accepted"  # invited, then accepted by the consignor
     assert agreement.shop.memberships.filter(user__email="shop@example.com").exists()
     today = timezone.localdate()
     items = {

@@ -21,7 +21,8 @@ from marketplace.consignment.rules import Step, Tier
 from marketplace.consignment.selectors import balance_for
 from marketplace.consignment.services import (
     IntakeLine,
-    agreement_create,
+    agreement_accept,
+    agreement_invite,
     batch_publish,
     consignment_markdowns_run,
     consignor_payout_record,
@@ -63,7 +64,8 @@ def make_agreement(shop, staff, consignor=None, **terms):
         "payout_threshold": 1_000,
         **terms,
     }
-    return agreement_create(actor=staff, shop=shop, consignor=consignor, **kwargs)
+    invitation = agreement_invite(actor=staff, shop=shop, email=consignor.email, **kwargs)
+    return agreement_accept(consignor=consignor, agreement_id=invitation.pk)
 
 
 def book_line(title="三体 全三册", price=10_000, **extra):
@@ -323,18 +325,22 @@ def test_when_the_shop_bears_the_markdown_the_consignor_keeps_their_share_of_the
     assert order_balances(order.pk)[LedgerAccount.CONSIGNOR_PAYABLE] == -6_000  # 60 % of ¥100, not of ¥90
 
 
-def test_a_consignment_listing_without_an_agreement_keeps_the_flat_share(settings, buyer=None):
+def test_a_consignment_listing_not_taken_in_keeps_the_flat_share(settings, buyer=None):
     from marketplace.services.listings import listing_create, listing_publish
+    from tests.consignment import accepted_agreement
     from tests.listings import ATTRIBUTES, COMMON
 
     owner = MembershipFactory(organisation__verified_at=timezone.now())
+    consignor = UserFactory()
+    # The agreement's 60 % is the flat share too; what matters is that no intake item decides it.
+    accepted_agreement(shop=owner.organisation, staff=owner.user, consignor=consignor)
     listing = listing_create(
         actor=owner.user,
         category="books",
         data={**COMMON, "title": "寄卖 红楼梦", "price": 10_000},
         attributes=dict(ATTRIBUTES["books"]),
         seller_organisation=owner.organisation,
-        consignor=UserFactory(),
+        consignor=consignor,
     )
     add_photos(listing)
     settings.MARKETPLACE_PUBLICATION_GATES = CORE_GATES

@@ -36,6 +36,7 @@ from marketplace.models import ListingStatus, Notification, OrganisationKind, Ro
 from marketplace.services.lifecycle import listing_transition
 from marketplace.services.listings import PublicationBlocked, listing_create, listing_publish, listing_update
 from tests.conftest import CORE_GATES
+from tests.consignment import accepted_agreement
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.listings import ATTRIBUTES, COMMON, add_photos, make_listing
 from tests.unit.test_grading_rules import BOOK, GOOD_PHONE
@@ -220,13 +221,15 @@ def test_an_appraiser_cannot_grade_what_they_or_their_organisation_sell():
     shop = OrganisationFactory(kind=OrganisationKind.CONSIGNMENT_SHOP, verified_at=timezone.now())
     shop_appraiser = make_appraiser(institution=shop)
     owner = MembershipFactory(organisation=shop, role=Role.OWNER).user
+    consignor = UserFactory()
+    accepted_agreement(shop=shop, staff=owner, consignor=consignor)
     consigned = listing_create(
         actor=owner,
         category="electronics",
         data={**COMMON, "title": "寄卖 iPhone", "price": 300000},
         attributes={**ATTRIBUTES["electronics"], "imei": "490154203237518", "serial_number": "SHOP1"},
         seller_organisation=shop,
-        consignor=UserFactory(),
+        consignor=consignor,
     )
     add_photos(consigned)
     with pytest.raises(PublicationBlocked):

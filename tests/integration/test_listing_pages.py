@@ -16,6 +16,7 @@ from marketplace.models import Listing, ListingPhoto, ListingReport, ListingStat
 from marketplace.services.lifecycle import listing_transition
 from marketplace.services.listings import listing_create
 from marketplace.services.notifications import notify
+from tests.consignment import accepted_agreement
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -229,9 +230,17 @@ def test_shop_staff_sell_for_the_shop_on_behalf_of_a_consignor(client):
             "seller-consignor_email": "nobody@example.org",
         },
     )
-    assert "needs an account" in field_errors(html(response), "id_seller-consignor_email")
+    unknown = field_errors(html(response), "id_seller-consignor_email")
+    assert "no accepted consignment agreement" in unknown
+    # A registered user who accepted nothing gets exactly the same error.
+    response = client.post(
+        "/sell/books/",
+        {**BOOK_FORM, "seller-sell_as": str(membership.organisation.pk), "seller-consignor_email": consignor.email},
+    )
+    assert field_errors(html(response), "id_seller-consignor_email") == unknown
     assert not Listing.objects.exists()
 
+    accepted_agreement(shop=membership.organisation, staff=membership.user, consignor=consignor)
     response = client.post(
         "/sell/books/",
         {**BOOK_FORM, "seller-sell_as": str(membership.organisation.pk), "seller-consignor_email": consignor.email},

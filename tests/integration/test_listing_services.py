@@ -27,6 +27,7 @@ from marketplace.services.listings import (
     listing_withdraw,
 )
 from marketplace.services.moderation import listing_report_create, listing_take_down, stolen_report_add
+from tests.consignment import accepted_agreement
 from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 from tests.listings import ATTRIBUTES, COMMON, add_photos, make_listing
 
@@ -237,6 +238,7 @@ def test_shop_staff_list_for_the_shop_with_a_consignor_and_outsiders_cannot():
     shop = OrganisationFactory(kind=OrganisationKind.CONSIGNMENT_SHOP, verified_at="2026-01-01T00:00Z")
     staff = MembershipFactory(organisation=shop, role=Role.STAFF).user
     consignor = UserFactory()
+    accepted_agreement(shop=shop, staff=staff, consignor=consignor)
     listing = listing_create(
         actor=staff,
         category="books",

@@ -320,10 +320,12 @@ def test_too_many_wrong_codes_lock_the_hand_over(buyer, seller, listing):
 def test_a_consignment_sale_in_cash_leaves_the_consignors_share_owed(buyer, settings):
     from marketplace.services.listings import listing_create, listing_publish
     from tests.conftest import CORE_GATES
+    from tests.consignment import accepted_agreement
     from tests.listings import ATTRIBUTES, COMMON, add_photos
 
     owner = MembershipFactory(organisation__verified_at=timezone.now())
     consignor = UserFactory()
+    accepted_agreement(shop=owner.organisation, staff=owner.user, consignor=consignor)
     listing = listing_create(
         actor=owner.user,
         category="books",

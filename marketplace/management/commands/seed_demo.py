@@ -19,7 +19,7 @@ from django.utils import timezone
 from cms.demo import seed_cms_demo
 from grading.demo import seed_grading_demo
 from marketplace.city.demo import seed_city_demo
-from marketplace.consignment.demo import seed_consignment_demo
+from marketplace.consignment.demo import seed_consignment_agreement_demo, seed_consignment_demo
 from marketplace.credit.demo import seed_credit_demo
 from marketplace.demo import seed_marketplace_demo, seed_order_demo
 from marketplace.models import Membership, Organisation, OrganisationKind, Role, User
@@ -103,6 +103,7 @@ ACCOUNTS = (
 
 # Later features append callables here (e.g. listings, rule sets, CMS pages).
 DEMO_SEEDERS: list[Any] = [
+    seed_consignment_agreement_demo,  # before the shop's listings that name its consignor
     seed_marketplace_demo,
     seed_erasure_demo,
     seed_grading_demo,
