@@ -8,18 +8,24 @@ from typing import Any
 
 from allauth.headless.contrib.ninja.security import x_session_token_auth
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Schema, Status
+from ninja import Field, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import django_auth
+from ninja.openapi.schema import OpenAPISchema
+from ninja.operation import Operation
+from ninja.parser import Parser
 
+from config.cache import cache_problem
 from config.errors import service_unavailable
 from grading.api import router as grading_router
 from marketplace.api import router as marketplace_router
 from marketplace.api.credit import router as credit_router
+from marketplace.api.security import WriteThrottle, session_auth
 from marketplace.errors import DomainError, ErrorCode
 from search.api import router as search_router
 from search.services import search_health
@@ -33,15 +39,51 @@ x_session_token_auth.openapi_security_schema.update({"in": "header", "name": "X-
 
 MAX_ID = 2**63 - 1
 ERROR_RESPONSE = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+RATE_LIMITED_RESPONSE = {
+    "description": "Too Many Requests: writes past API_WRITE_RATE",
+    "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    **ERROR_RESPONSE,
+}
+
+
+JSON_TYPES = ("application/json",)
+
+
+class UnsupportedMediaType(Exception):
+    """A JSON body sent as something else (form data, text/plain): 415."""
+
+
+class JSONParser(Parser):
+    """Bodies are JSON. A body labelled as another media type is refused rather than
+    guessed at; one with no Content-Type at all is read as JSON."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        content_type = request.content_type or ""
+        if content_type and content_type not in JSON_TYPES and not content_type.endswith("+json"):
+            raise UnsupportedMediaType(content_type)
+        return super().parse_body(request)
+
+
+class XunhuanOpenAPISchema(OpenAPISchema):
+    def operation_security(self, operation: Operation) -> Any:
+        """An operation that also lets visitors in without credentials (a public read)
+        says so: an empty requirement among the alternatives."""
+        security = super().operation_security(operation)
+        if security and any(getattr(auth, "openapi_anonymous", False) for auth in operation.auth_callbacks):
+            security.append({})
+        return security
 
 
 class XunhuanAPI(NinjaAPI):
     """Documents the errors every operation can answer, whatever its own `response=`
     says: 422 for parameters or a body that do not validate, 400 for a body that cannot
-    be parsed at all. Clients and generated clients then know every status they may get."""
+    be parsed at all, 413 and 415 for a body too large or not JSON, 429 for writes past
+    the rate limit. Clients and generated clients then know every status they may get."""
 
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
-        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        schema = XunhuanOpenAPISchema(self, path_prefix)
         for operations in schema["paths"].values():
             for operation in operations.values():
                 for parameter in operation.get("parameters", []):
@@ -57,6 +99,12 @@ class XunhuanAPI(NinjaAPI):
                     responses.setdefault(422, {"description": "Unprocessable Content", **ERROR_RESPONSE})
                 if operation.get("requestBody"):
                     responses.setdefault(400, {"description": "Bad Request", **ERROR_RESPONSE})
+                    responses.setdefault(413, {"description": "Content Too Large", **ERROR_RESPONSE})
+                    responses.setdefault(415, {"description": "Unsupported Media Type", **ERROR_RESPONSE})
+        for method in ("post", "put", "patch", "delete"):
+            for operations in schema["paths"].values():
+                if method in operations and operations[method].get("security"):
+                    operations[method]["responses"].setdefault(429, RATE_LIMITED_RESPONSE)
         return schema
 
 
@@ -65,7 +113,9 @@ api = XunhuanAPI(
     version="1",
     description="The JSON API of the Xunhuan second-hand marketplace.",
     urls_namespace="api-v1",
-    auth=[x_session_token_auth, django_auth],
+    auth=[x_session_token_auth, session_auth],
+    parser=JSONParser(),
+    throttle=[WriteThrottle()],
 )
 
 
@@ -102,8 +152,25 @@ def on_permission_denied(request: HttpRequest, exc: DjangoPermissionDenied) -> H
     return error_response(request, 403, ErrorCode.PERMISSION_DENIED, _("You may not do this."))
 
 
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(request, 413, ErrorCode.PAYLOAD_TOO_LARGE, _("The request body is too large."))
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # A body that could not be read comes wrapped in a 400; say what was wrong with it.
+    if isinstance(exc.__cause__, RequestDataTooBig):
+        return on_too_big(request, exc.__cause__)
+    if isinstance(exc.__cause__, UnsupportedMediaType):
+        return error_response(
+            request,
+            415,
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            _("Send the request body as JSON (Content-Type: application/json)."),
+        )
+    if exc.status_code == 429:
+        return error_response(request, 429, ErrorCode.RATE_LIMITED, _("Too many requests. Try again later."))
     code = {
         401: ErrorCode.UNAUTHENTICATED,
         403: ErrorCode.PERMISSION_DENIED,
@@ -144,6 +211,12 @@ class HealthOut(Schema):
     database: str
     broker: str
     search: str
+    search_problem: str = Field(
+        "", description="Why search is degraded, e.g. 'index missing', 'unreachable', 'timeout'; empty when it is not."
+    )
+    cache_problem: str = Field(
+        "", description="'unreachable' when the Redis cache failed in the last minute (pages work without it)."
+    )
 
 
 def broker_label() -> str:
@@ -160,13 +233,25 @@ def health(request: HttpRequest) -> Status[dict[str, str]]:
             cursor.execute("SELECT 1")
     except DatabaseError:
         status, code = "degraded", 503
-    # An unreachable search engine degrades the service (searches fall back to the
+    # A search engine that cannot answer degrades the service (searches fall back to the
     # database) but does not take it out of rotation.
     search = search_health()
     if not search.ok:
         status = "degraded"
+    # A lost cache is survivable too (config/cache.py), but an operator must see it.
+    cache.get("health-probe")
+    if cache_problem():
+        status = "degraded"
     return Status(
-        code, {"status": status, "database": connection.vendor, "broker": broker_label(), "search": search.backend}
+        code,
+        {
+            "status": status,
+            "database": connection.vendor,
+            "broker": broker_label(),
+            "search": search.backend,
+            "search_problem": "" if search.ok else search.detail,
+            "cache_problem": cache_problem(),
+        },
     )
 
 

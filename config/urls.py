@@ -1,22 +1,83 @@
+from typing import Any
+
+from allauth.headless import urls as headless_urls
 from allauth.headless.spec.internal.schema import get_schema as headless_schema
 from django.conf import settings
 from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path, resolve
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from config.api import api
-from config.errors import page_not_found, server_error
+from config.errors import api_not_found, page_not_found, server_error
 from marketplace.views.accounts import AtomicSignupView
+
+# allauth headless endpoints for features we do not offer: phone numbers, login by
+# e-mailed code, and JWT refresh tokens (our app clients use session tokens). Left out of
+# the URLs, they answer 404 like any unknown path, and leave the served specification.
+UNUSED_HEADLESS_ENDPOINTS = frozenset(
+    {
+        "manage_phone",
+        "verify_phone",
+        "resend_phone_verification_code",
+        "confirm_login_code",
+        "request_login_code",
+        "resend_login_code",
+        "refresh",
+    }
+)
+
+
+def without_endpoints(
+    patterns: list[URLPattern | URLResolver], names: frozenset[str]
+) -> list[URLPattern | URLResolver]:
+    kept: list[URLPattern | URLResolver] = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver) and isinstance(pattern.urlconf_name, list):
+            pattern = URLResolver(
+                pattern.pattern,
+                without_endpoints(pattern.urlconf_name, names),
+                pattern.default_kwargs,
+                pattern.app_name,
+                pattern.namespace,
+            )
+        elif isinstance(pattern, URLPattern) and pattern.name in names:
+            continue
+        kept.append(pattern)
+    return kept
 
 
 def headless_openapi_json(request: HttpRequest) -> JsonResponse:
-    """allauth's own view cannot encode the sign-up form's translated help texts (lazy
-    strings); DjangoJSONEncoder can."""
-    return JsonResponse(headless_schema(), encoder=DjangoJSONEncoder, content_type="application/vnd.oai.openapi+json")
+    """allauth's specification of the endpoints we serve. allauth's own view cannot encode
+    the sign-up form's translated help texts (lazy strings); DjangoJSONEncoder can."""
+    schema = headless_schema()
+    schema["paths"] = {path: item for path, item in schema["paths"].items() if headless_path_served(path)}
+    describe_actual_answers(schema)
+    return JsonResponse(schema, encoder=DjangoJSONEncoder, content_type="application/vnd.oai.openapi+json")
+
+
+def describe_actual_answers(schema: dict[str, Any]) -> None:
+    """Where allauth (65.x) answers differently from its specification, the specification we
+    serve says what clients actually get: an authentication flow that was never started has
+    `is_authenticated: null`, and endpoints documented as "401: reauthenticate" also answer
+    401 "not signed in" (the AuthenticationResponse) to anonymous callers."""
+    meta = schema["components"]["schemas"]["AuthenticationMeta"]["allOf"][1]["properties"]
+    meta["is_authenticated"] = {"type": "boolean", "nullable": True}
+    either = {"$ref": "#/components/responses/AuthenticationOrReauthentication"}
+    for item in schema["paths"].values():
+        for operation in item.values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            if responses.get("401") == {"$ref": "#/components/responses/ReauthenticationRequired"}:
+                responses["401"] = either
+
+
+def headless_path_served(path: str) -> bool:
+    """allauth keeps the paths that resolve; under /_allauth/ every path does (to the JSON 404)."""
+    clients: tuple[Any, ...] = tuple(settings.HEADLESS_CLIENTS)
+    return any(resolve(path.replace("{client}", client)).func is not api_not_found for client in clients)
 
 
 urlpatterns = [
@@ -25,10 +86,12 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),
     path("accounts/signup/", AtomicSignupView.as_view(), name="account_signup"),
     path("accounts/", include("allauth.urls")),
     path("_allauth/openapi.json", headless_openapi_json, name="headless_openapi_json"),
-    path("_allauth/", include("allauth.headless.urls")),
+    path("_allauth/", include((without_endpoints(headless_urls.urlpatterns, UNUSED_HEADLESS_ENDPOINTS), "headless"))),
+    re_path(r"^_allauth/", api_not_found),
     path("", include("marketplace.urls")),
     path("", include("marketplace.credit.urls")),
     path("", include("marketplace.city.urls")),

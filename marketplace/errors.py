@@ -16,7 +16,13 @@ class ErrorCode(StrEnum):
     MFA_REQUIRED = "mfa_required"
     CONFLICT = "conflict"
     RATE_LIMITED = "rate_limited"
+    CSRF_FAILED = "csrf_failed"
+    BAD_REQUEST = "bad_request"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     SERVER_ERROR = "server_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 class DomainError(Exception):

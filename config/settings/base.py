@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "config.errors.ApiErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -117,6 +118,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=int(env("DATABASE_CONN_MAX_AGE", "0")),
+        # A kept connection is checked before a request reuses it, so a restarted
+        # PostgreSQL costs one 503 per worker at most, not one per request until recycled.
+        conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -159,7 +163,18 @@ STORAGES = {
 # --- Cache (rate limits, TOTP replay protection) -----------------------------
 CACHE_URL = env("CACHE_URL")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    # Losing Redis answers cache misses instead of 500s (config/cache.py); short socket
+    # timeouts keep a vanished Redis from holding every request for the OS's TCP timeout.
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": float(env("CACHE_CONNECT_TIMEOUT", "0.5")),
+                "socket_timeout": float(env("CACHE_TIMEOUT", "0.5")),
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -264,6 +279,11 @@ WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"
 # --- Security -----------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# JSON with a `csrf_failed` code under /api/ and /_allauth/, Django's page elsewhere.
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+# Writes to the JSON API (POST, PUT, PATCH, DELETE) per account, answered 429 with
+# Retry-After past it (see marketplace.api.security.WriteThrottle); empty switches it off.
+API_WRITE_RATE = env("API_WRITE_RATE", "120/m")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -373,6 +393,8 @@ MARKETPLACE_CONSIGNOR_SHARE_BP = int(env("MARKETPLACE_CONSIGNOR_SHARE_BP", "6000
 # Where a consignment sale's share comes from: the item's agreement (tier, who bears a
 # discount); see marketplace.consignment.rules. Without a provider the flat share above applies.
 MARKETPLACE_CONSIGNOR_SHARE_PROVIDER = "marketplace.consignment.selectors.order_consignor_share_bp"
+# Whom a shop may name as a listing's consignor: someone who accepted its agreement.
+MARKETPLACE_CONSIGNOR_LOOKUP = "marketplace.consignment.selectors.agreed_consignor"
 # Timers (run by the orders beat task).
 MARKETPLACE_ORDER_PAYMENT_WINDOW_MINUTES = 60  # a card order not paid by then is cancelled
 MARKETPLACE_ORDER_SHIP_DEADLINE_DAYS = 5  # ship by, or the order is cancelled and the money released
@@ -477,9 +499,17 @@ MARKETPLACE_ACCOUNT_DELETION_CHECKS = [
 MARKETPLACE_ACCOUNT_ERASERS = [
     "marketplace.services.privacy.withdraw_listings",
     "marketplace.services.privacy.withdraw_offers",
+    "marketplace.consignment.services.consignment_close_for_deleted_user",
     "marketplace.services.privacy.remove_credentials_and_sessions",
     "marketplace.services.privacy.delete_linked_records",
+    # Messages the person wrote are emptied, except where a dispute is open.
+    "marketplace.services.retention.erase_sent_messages",
 ]
 # Rows that only serve the person and are deleted with the account (orders, appraisals and
 # certificates are kept, detached from the person).
 MARKETPLACE_ACCOUNT_DELETED_MODELS = ["marketplace.Notification", "search.SavedSearch"]
+# Retention periods the daily personal-data retention task applies (SECURITY.md, "Retention"):
+# conversations that never became an order are deleted this long after their last message;
+# notifications this long after they were sent.
+MARKETPLACE_RETENTION_PREORDER_MESSAGE_DAYS = 365
+MARKETPLACE_RETENTION_NOTIFICATION_DAYS = 365

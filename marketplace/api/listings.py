@@ -16,16 +16,18 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from ninja.security import django_auth
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from marketplace.api import request_user
+from marketplace.api.security import session_auth
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.forms.listings import ATTRIBUTE_FORMS, COMMON_FIELDS
 from marketplace.gates import BlockingReason, evaluate_gates
 from marketplace.models import Listing, ListingPhoto, Organisation, ReportReason, User
 from marketplace.selectors import listing_detail, listings_managed_by
 from marketplace.services.listings import (
+    CONSIGNOR_NOT_AGREED,
+    consignor_for_shop,
     listing_can_manage,
     listing_can_view,
     listing_create,
@@ -47,15 +49,21 @@ IDENTIFIER_FIELDS = frozenset({"serial_number", "imei", "imei2", "meid", "vin"})
 MASK = "••••"
 
 
-def anonymous_allowed(request: HttpRequest) -> AnonymousUser | None:
+class AnonymousAllowed:
     """Last auth method of the public reads: lets a visitor in without credentials. A
-    request that does present a session token which did not authenticate is refused."""
-    if request.headers.get("X-Session-Token"):
-        return None
-    return AnonymousUser()
+    request that does present a session token which did not authenticate is refused.
+    The OpenAPI document lists "no credentials" among these operations' security."""
+
+    openapi_anonymous = True
+
+    def __call__(self, request: HttpRequest) -> AnonymousUser | None:
+        if request.headers.get("X-Session-Token"):
+            return None
+        return AnonymousUser()
 
 
-PUBLIC_READ_AUTH = [x_session_token_auth, django_auth, anonymous_allowed]
+anonymous_allowed = AnonymousAllowed()
+PUBLIC_READ_AUTH = [x_session_token_auth, session_auth, anonymous_allowed]
 
 
 # --- Input ------------------------------------------------------------------------
@@ -82,7 +90,9 @@ class ListingCreateIn(Schema):
         default=None, description="List for this shop; the caller must be its owner or staff."
     )
     consignor_email: StrictStr | None = Field(
-        default=None, description="The consignor's account, for items a shop sells on consignment."
+        default=None,
+        description="The consignor's e-mail address, for items a shop sells on consignment: only someone who "
+        "accepted the shop's consignment agreement.",
     )
 
 
@@ -332,11 +342,11 @@ def _seller_organisation(actor: User, payload: ListingCreateIn) -> tuple[Organis
         )
     if not user_manages_organisation(user=actor, organisation_id=organisation.pk):
         return organisation, None  # listing_create refuses; the consignor lookup must not reveal accounts
-    consignor = User.objects.filter(email__iexact=payload.consignor_email.strip()).first()
+    consignor = consignor_for_shop(shop=organisation, email=payload.consignor_email)
     if consignor is None:
+        # The same answer whether or not the address has an account.
         raise ValidationFailed(
-            _("No account with this e-mail address."),
-            details={"fields": {"consignor_email": [_("The consignor needs an account first.")]}},
+            str(CONSIGNOR_NOT_AGREED), details={"fields": {"consignor_email": [str(CONSIGNOR_NOT_AGREED)]}}
         )
     return organisation, consignor
 

@@ -25,7 +25,7 @@ from marketplace.order_selectors import (
     orders_bought_by,
     orders_sold_by,
 )
-from marketplace.payments.stripe_gateway import card_payments_enabled
+from marketplace.payments.stripe_gateway import card_payments_enabled, decline_message
 from marketplace.services.messages import ShownMessage, conversation, message_send
 from marketplace.services.offers import offer_accept, offer_counter, offer_decline, offer_make
 from marketplace.services.orders import (
@@ -285,7 +285,7 @@ def order_json(order: Order, user: User) -> dict[str, Any]:
             "amount_captured": payment.amount_captured,
             "amount_refunded": payment.amount_refunded,
             "card_last4": payment.card_last4,
-            "error": payment.last_error_message,
+            "error": decline_message(payment.last_error_code) if payment.last_error_code else "",
         },
         "return_request": None
         if order.return_requested_at is None

@@ -30,6 +30,7 @@ def test_health_reports_database_broker_and_search(client, settings):
         "database": connection.vendor,
         "broker": "eager",
         "search": "database",
+        "search_problem": "",
     }
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"

@@ -19,6 +19,7 @@ from vininfo import Vin
 
 from marketplace.models import Listing, ListingPhoto, ListingReport, ListingStatus, Role
 from marketplace.services.listings import listing_publish
+from tests.consignment import accepted_agreement
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -304,7 +305,25 @@ def test_an_unknown_attribute_is_422_rather_than_ignored(seller_client):
 def test_a_shop_lists_an_item_on_consignment(seller_client, seller, other_client):
     membership = MembershipFactory(user=seller, role=Role.STAFF)
     consignor = UserFactory()
+    stranger = UserFactory()
 
+    # Naming someone who has not accepted the shop's agreement gets the same answer as an
+    # address without an account: the API tells a shop nothing about who has one.
+    refusals = [
+        post_json(
+            seller_client,
+            "/api/v1/listings",
+            payload("furniture", seller_organisation_id=membership.organisation_id, consignor_email=email),
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+        for email in (consignor.email, stranger.email, "nobody@example.org")
+    ]
+    bodies = [assert_error(refusal, 422, "validation_error") for refusal in refusals]
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert "no accepted consignment agreement" in bodies[0]["details"]["fields"]["consignor_email"][0]
+    assert not Listing.objects.exists()
+
+    accepted_agreement(shop=membership.organisation, staff=seller, consignor=consignor)
     response = post_json(
         seller_client,
         "/api/v1/listings",
