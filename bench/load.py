@@ -24,6 +24,13 @@ gives per action the counts, errors and p95 idle vs under load. Card payments
 (localstripe) are not part of this run. Celery runs its tasks in the request after
 commit (no broker), so e-mails, search indexing and credit updates are part of the load.
 
+With `--fault db-restart` PostgreSQL is restarted (`pg_ctlcluster … restart -m fast`, as
+root on this machine) a third of the way into the load. Requests that meet the restart
+must get the clean 503 ("try again in a moment"), never a 500; every kind of request
+must succeed again once the database is back; and the end checks stand — nothing
+half-done (the ledger reconciles, no listing sold twice). Other databases of the same
+cluster see the restart too: do not run it beside a test run.
+
 The database `xunhuan_bench_load_<pid>` is created on --database-url and dropped at the
 end. Not part of `make test`.
 """
@@ -93,18 +100,35 @@ class Response:
 
 
 class Recorder:
-    """action → [(status, ms)], thread-safe; and named outcome counters."""
+    """action → [(status, ms)], thread-safe; and named outcome counters. While a fault is
+    injected (`outage` holds its monotonic start and, once over, its end) a 503 is the
+    expected answer and counted as an outcome, not a failure."""
+
+    GRACE_SECONDS = 3.0  # after the restart: workers notice their broken connections
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.samples: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.outcomes: Counter[str] = Counter()
         self.failures: list[str] = []
+        self.outage: list[float] = []
+        self.ok_after_outage: Counter[str] = Counter()
+
+    def during_outage(self, started: float) -> bool:
+        if not self.outage:
+            return False
+        end = self.outage[1] if len(self.outage) > 1 else float("inf")
+        return started < end + self.GRACE_SECONDS and time.monotonic() >= self.outage[0]
 
     def add(self, action: str, response: Response, path: str) -> None:
+        started = time.monotonic() - response.ms / 1000
         with self.lock:
             self.samples[action].append((response.status, response.ms))
-            if response.status >= 500 or response.status == 0:
+            if len(self.outage) > 1 and started > self.outage[1] + self.GRACE_SECONDS and response.status < 500:
+                self.ok_after_outage[action] += 1
+            if response.status == 503 and self.during_outage(started):
+                self.outcomes["503 while the database restarted"] += 1
+            elif response.status >= 500 or response.status == 0:
                 what = response.status or f"connection failed: {response.body[:200]}"
                 self.failures.append(f"{action} {path} → {what} after {response.ms / 1000:.1f} s")
 
@@ -381,6 +405,22 @@ def report(idle: Recorder, load: Recorder, seconds: float) -> None:
         print(f"  {outcome}: {n}")
 
 
+def restart_database(recorder: Recorder, after: float) -> None:
+    """Restart the PostgreSQL cluster (fast shutdown: open transactions are rolled back)."""
+    time.sleep(after)
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    with recorder.lock:
+        recorder.outage.append(time.monotonic())
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "--", "-m", "fast"],
+        check=True,
+        capture_output=True,
+    )
+    with recorder.lock:
+        recorder.outage.append(time.monotonic())
+    print(f"  fault: PostgreSQL restarted in {recorder.outage[1] - recorder.outage[0]:.1f} s", flush=True)
+
+
 def live_orders_per_listing() -> dict[int, int]:
     """Listings with more than one order that is not cancelled (must be none)."""
     from django.db.models import Count
@@ -409,6 +449,11 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=0.1, help="mean pause between a person's steps, seconds")
     parser.add_argument("--idle-rounds", type=int, default=8, help="rounds of the idle baseline")
     parser.add_argument("--database-url", default=DEFAULT_SERVER, help="PostgreSQL server for the throwaway database")
+    parser.add_argument(
+        "--fault",
+        choices=["db-restart"],
+        help="db-restart: restart PostgreSQL a third of the way in (503s allowed meanwhile, never 500)",
+    )
     args = parser.parse_args()
     if args.buyers + args.racers + 1 > 25:
         parser.error("at most 24 buyers and racers: log-ins are rate-limited to 30 a minute per address")
@@ -485,6 +530,8 @@ def main() -> None:
                 for browser in buyers[args.buyers :]:
                     threads.append(threading.Thread(target=racer_loop, args=(world, browser, picker, go, target)))
             sellers_threads = [threading.Thread(target=seller_loop, args=(world, stop)) for _ in range(2)]
+            if args.fault == "db-restart":
+                threads.append(threading.Thread(target=restart_database, args=(recorder, args.duration / 3)))
 
             print(f"  load: {len(threads) + len(sellers_threads)} threads for {args.duration:g} s", flush=True)
             world.deadline = time.monotonic() + args.duration
@@ -507,6 +554,12 @@ def main() -> None:
         print(sum(1 for n in winners.values() if n > 1))
 
         failures += idle.failures + recorder.failures
+        if args.fault:
+            print(f"  fault: {args.fault}, database away {recorder.outage[1] - recorder.outage[0]:.1f} s; ", end="")
+            print(f"requests answered after it: {dict(sorted(recorder.ok_after_outage.items()))}")
+            for action in ("home page", "search page", "listing page (buyer)", "buy (place order)"):
+                if not recorder.ok_after_outage[action]:
+                    failures.append(f"{action}: no success after the database came back")
         if sum(1 for n in winners.values() if n > 1):
             failures.append("a race had more than one winner")
         doubled = live_orders_per_listing()
@@ -528,7 +581,10 @@ def main() -> None:
             print(f"  {failure}")
         print(f"\ngunicorn log (last lines):\n{log_tail}")
         raise SystemExit(1)
-    print("\nOK: no 5xx, no failed connection, one winner per race, the ledger reconciles.")
+    errors = (
+        "no 500 (503 only while the database restarted, every action answered after it)" if args.fault else "no 5xx"
+    )
+    print(f"\nOK: {errors}, no failed connection, one winner per race, the ledger reconciles.")
 
 
 if __name__ == "__main__":
