@@ -19,10 +19,11 @@ from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, Message, Order, User
 from marketplace.models.listings import PUBLIC_STATUSES
 from marketplace.models.orders import ENDED_STATUSES
-from marketplace.services.listings import listing_can_manage
+from marketplace.services.listings import listing_can_manage, listing_can_view
 from marketplace.services.notifications import notify
 from marketplace.services.offers import listing_seller_users
 from marketplace.services.orders import has_order_together
+from marketplace.services.retention import REMOVED_MESSAGE_TEXT, message_is_removed
 
 MAX_LENGTH = 2000
 
@@ -37,6 +38,7 @@ class ShownMessage:
     masked: bool  # contact details were hidden in `text`
     flags: tuple[str, ...]
     created_at: datetime
+    removed: bool = False  # the sender deleted their account (see services.retention)
 
 
 def _listing(listing_id: int) -> Listing:
@@ -126,6 +128,12 @@ def conversation(
     """The messages of one conversation as `user` may see them."""
     listing = _listing(listing_id)
     buyer = _conversation_buyer(user=user, listing=listing, buyer_id=buyer_id)
+    if (
+        not listing_can_view(user=user, listing=listing)
+        and not Message.objects.filter(listing=listing, buyer=buyer).exists()
+    ):
+        # Someone else's draft or withdrawn listing is as missing as one that never existed.
+        raise NotFound(_("No such listing."))
     unmasked = user.is_staff or has_order_together(listing_id=listing.pk, buyer_id=buyer.pk)
     rows = Message.objects.filter(listing=listing, buyer=buyer).select_related("sender").order_by("created_at", "pk")
     shown = [
@@ -134,10 +142,11 @@ def conversation(
             sender_id=m.sender_id,
             sender_name=m.sender.public_name,
             from_seller=m.sender_id != buyer.pk,
-            text=m.body if unmasked else m.masked_body,
+            text=str(REMOVED_MESSAGE_TEXT) if message_is_removed(m) else m.body if unmasked else m.masked_body,
             masked=bool(m.flags) and not unmasked,
             flags=tuple(m.flags),
             created_at=m.created_at,
+            removed=message_is_removed(m),
         )
         for m in rows
     ]
