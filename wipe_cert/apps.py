@@ -6,3 +6,6 @@ class WipeCertConfig(AppConfig):
     name = "wipe_cert"
     verbose_name = _("Data-erasure certificates")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from wipe_cert import deploy_checks  # noqa: F401  (registers the `check --deploy` checks)

@@ -24,15 +24,25 @@ def derived_secret(purpose: bytes) -> bytes:
     )
 
 
+def derived_encryption_key() -> bytes:
+    """The Fernet key used when WIPE_CERT_ENCRYPTION_KEY is unset (not for production:
+    it changes with the secret key; see wipe_cert/deploy_checks.py)."""
+    return base64.urlsafe_b64encode(derived_secret(b"wipe-cert-keys"))
+
+
+def derived_identifier_key() -> bytes:
+    """The HMAC key used when WIPE_CERT_IDENTIFIER_KEY is unset (likewise)."""
+    return derived_secret(b"wipe-cert-identifiers")
+
+
 def _fernet() -> Fernet:
     configured = settings.WIPE_CERT_ENCRYPTION_KEY
-    key = configured.encode() if configured else base64.urlsafe_b64encode(derived_secret(b"wipe-cert-keys"))
-    return Fernet(key)
+    return Fernet(configured.encode() if configured else derived_encryption_key())
 
 
 def identifier_key() -> bytes:
     configured = settings.WIPE_CERT_IDENTIFIER_KEY
-    return configured.encode() if configured else derived_secret(b"wipe-cert-identifiers")
+    return configured.encode() if configured else derived_identifier_key()
 
 
 def encrypt_private_key(key: Ed25519PrivateKey) -> str:

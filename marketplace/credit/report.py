@@ -22,14 +22,19 @@ from marketplace.credit.signing import fingerprint_of, public_key_b64, published
 from marketplace.models import User
 
 
+def derived_signing_seed() -> bytes:
+    """The key used when CREDIT_REPORT_SIGNING_KEY is unset (not for production: it
+    changes with the secret key; see marketplace/credit/deploy_checks.py)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"xunhuan:credit-report-signing").derive(
+        settings.SECRET_KEY.encode()
+    )
+
+
 def signing_key() -> Ed25519PrivateKey:
     configured = getattr(settings, "CREDIT_REPORT_SIGNING_KEY", "")
     if configured:
         return Ed25519PrivateKey.from_private_bytes(base64.b64decode(configured))
-    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"xunhuan:credit-report-signing").derive(
-        settings.SECRET_KEY.encode()
-    )
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    return Ed25519PrivateKey.from_private_bytes(derived_signing_seed())
 
 
 def published_keys() -> dict[str, Any]:
