@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from search.backends.base import SearchBackend, SearchUnavailable, backends_to_write
+from search.backends.base import SearchBackend, SearchIndexMissing, SearchUnavailable, backends_to_write
 from search.documents import build_documents, indexable_listing_ids
 from search.query import IndexDocument
 
@@ -82,7 +82,16 @@ class DriftReport:
 
 
 def drift_repair(backend: SearchBackend, *, batch_size: int = BATCH) -> DriftReport:
-    indexed = backend.fingerprints()
+    """Fix what the index has wrong. An index that is missing (deleted under the running
+    site, or never built) is built whole and filled first; searches keep using the
+    database until it is."""
+    rebuilt = 0
+    try:
+        indexed = backend.fingerprints()
+    except SearchIndexMissing:
+        logger.warning("Search index of %s is missing; rebuilding it", backend.name)
+        rebuilt = backend.rebuild(all_documents(batch_size=batch_size))
+        indexed = backend.fingerprints()
     stale: list[IndexDocument] = []
     expected: set[int] = set()
     for document in all_documents(batch_size=batch_size):
@@ -94,7 +103,7 @@ def drift_repair(backend: SearchBackend, *, batch_size: int = BATCH) -> DriftRep
         backend.bulk_index(stale)
     if extra:
         backend.delete_many(extra)
-    report = DriftReport(backend=backend.name, reindexed=len(stale), removed=len(extra))
+    report = DriftReport(backend=backend.name, reindexed=rebuilt + len(stale), removed=len(extra))
     if report.fixed:
         logger.warning(
             "Search drift repaired in %s: %d re-indexed, %d removed", backend.name, report.reindexed, report.removed

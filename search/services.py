@@ -1,9 +1,12 @@
 """Search as the rest of the site uses it: searching with fallback, suggestions,
 health, queueing re-indexing, and saved searches with their alerts.
 
-While Elasticsearch is unreachable, searches go to the database backend (which every
-change is written to as well) and say so; the engine is then left alone for
-ENGINE_RETRY_SECONDS instead of making every request wait for a timeout."""
+Whenever Elasticsearch cannot answer — unreachable, too slow, an error status, a refused
+content type, its index missing — searches go to the database backend (which every
+change is written to as well) and say that results may be incomplete; a search never
+silently returns nothing because the engine's index is empty or gone. An engine that
+is down or overloaded is then left alone for ENGINE_RETRY_SECONDS instead of making
+every request wait for a timeout; one that refused quickly is asked again next time."""
 
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, User
 from marketplace.services.notifications import notify
+from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.templatetags.listing_tags import format_money
 from search.backends.base import BackendHealth, SearchBackend, SearchUnavailable, database_backend, get_backend
 from search.models import SavedSearch, SentAlert
@@ -58,7 +62,14 @@ def _engine_resting(backend: SearchBackend) -> bool:
 
 
 def _engine_failed(backend: SearchBackend, exc: Exception) -> None:
-    logger.warning("Search engine %s unreachable, using the database: %s", backend.name, exc)
+    if isinstance(exc, SearchUnavailable):
+        logger.warning("Search engine %s cannot answer (%s), using the database: %s", backend.name, exc.cause, exc)
+        if not exc.rest:
+            return
+    else:
+        # Not an outage we know of (e.g. an answer we cannot read): a bug to look at, but
+        # the buyer still gets results.
+        logger.exception("Search engine %s failed, using the database", backend.name, exc_info=exc)
     _engine_down_until[backend.url] = time.monotonic() + ENGINE_RETRY_SECONDS
 
 
@@ -66,7 +77,7 @@ def _engine_failed(backend: SearchBackend, exc: Exception) -> None:
 class SearchOutcome:
     result: SearchResult
     backend: str  # the backend that answered
-    degraded: bool  # the configured engine was unreachable: results may be incomplete
+    degraded: bool  # the configured engine could not answer: results may be incomplete
 
 
 def search_listings(*, query: SearchQuery) -> SearchOutcome:
@@ -76,7 +87,7 @@ def search_listings(*, query: SearchQuery) -> SearchOutcome:
     if not _engine_resting(engine):
         try:
             return SearchOutcome(engine.search(query), engine.name, degraded=False)
-        except SearchUnavailable as exc:
+        except Exception as exc:  # any failure of the engine falls back
             _engine_failed(engine, exc)
     return SearchOutcome(fallback.search(query), fallback.name, degraded=True)
 
@@ -86,7 +97,7 @@ def search_suggestions(*, prefix: str, limit: int = 8) -> list[str]:
     if engine is not fallback and not _engine_resting(engine):
         try:
             return engine.suggest(prefix, limit=limit)
-        except SearchUnavailable as exc:
+        except Exception as exc:  # any failure of the engine falls back
             _engine_failed(engine, exc)
     return fallback.suggest(prefix, limit=limit)
 
@@ -101,13 +112,14 @@ def search_health() -> BackendHealth:
 
 
 def enqueue_reindex(*, listing_id: int) -> None:
-    """Queue re-indexing of a listing. Called after the change is committed; a broker
-    or engine problem is logged, never raised: the change itself has succeeded and the
-    drift task catches up."""
+    """Queue re-indexing of a listing through the outbox (a broker outage keeps the task
+    there until the broker is back). Called after the change is committed; any other
+    problem is logged, never raised: the change itself has succeeded and the drift task
+    catches up."""
     from search.tasks import listing_reindex_task
 
     try:
-        listing_reindex_task.delay(listing_id)
+        task_enqueue_on_commit(listing_reindex_task, listing_id=listing_id)
     except Exception:
         logger.exception("Could not queue re-indexing of listing %s", listing_id)
 
@@ -121,7 +133,7 @@ def enqueue_reindex_many(*, listing_ids: Sequence[int]) -> None:
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         try:
-            listings_reindex_task.delay(chunk)
+            task_enqueue_on_commit(listings_reindex_task, listing_ids=chunk)
         except Exception:
             logger.exception("Could not queue re-indexing of %d listings", len(chunk))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import shared_task
 
-from search.backends.base import SearchUnavailable
+from search.backends.base import SearchIndexMissing, SearchUnavailable
 
 logger = logging.getLogger(__name__)
 MAX_RETRIES = 10
@@ -22,6 +22,9 @@ def listing_reindex_task(self: Any, listing_id: int) -> None:
 
     try:
         listing_reindex(listing_id=listing_id)
+    except SearchIndexMissing:
+        # Retrying cannot help: drift repair rebuilds the whole index, this listing included.
+        logger.warning("Search index missing; listing %s will be indexed when drift repair rebuilds it", listing_id)
     except SearchUnavailable as exc:
         if self.request.is_eager:
             logger.warning("Search unreachable; listing %s will be re-indexed by drift repair", listing_id)
@@ -35,6 +38,10 @@ def listings_reindex_task(self: Any, listing_ids: list[int]) -> None:
 
     try:
         listings_reindex(listing_ids=listing_ids)
+    except SearchIndexMissing:
+        logger.warning(
+            "Search index missing; %d listings will be indexed when drift repair rebuilds it", len(listing_ids)
+        )
     except SearchUnavailable as exc:
         if self.request.is_eager:
             logger.warning("Search unreachable; %d listings will be re-indexed by drift repair", len(listing_ids))
@@ -44,7 +51,8 @@ def listings_reindex_task(self: Any, listing_ids: list[int]) -> None:
 
 @shared_task
 def search_drift_repair_task() -> int:
-    """Periodic (CELERY_BEAT_SCHEDULE): returns how many index entries it fixed."""
+    """Periodic (CELERY_BEAT_SCHEDULE): returns how many index entries it fixed. A
+    missing index is rebuilt and filled (searches use the database until then)."""
     from search.indexing import drift_repair_all
 
     fixed = sum(report.fixed for report in drift_repair_all())

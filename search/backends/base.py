@@ -24,7 +24,27 @@ ELASTICSEARCH_BACKEND = "search.backends.elasticsearch.ElasticsearchBackend"
 
 
 class SearchUnavailable(Exception):
-    """The search engine cannot be reached (or answers with a server error)."""
+    """The search engine cannot answer: unreachable, too slow, an error status, a
+    response that is not what a search engine sends, or a request it refuses. Searches
+    then go to the database backend.
+
+    `cause` names the problem in a few words for /api/v1/health and the logs; `rest` is
+    true when the engine is down or overloaded (leave it alone for a while) and false
+    when it answered quickly with a refusal (ask again on the next search)."""
+
+    def __init__(self, message: str = "", *, cause: str = "unreachable", rest: bool = True, hint: str = "") -> None:
+        super().__init__(message or cause)
+        self.cause = cause
+        self.rest = rest
+        self.hint = hint  # what an operator can do about it, when we know
+
+
+class SearchIndexMissing(SearchUnavailable):
+    """The engine answers but the index is not there (deleted, or never built). Drift
+    repair builds and fills it; until then searches use the database."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message, cause="index missing", rest=False)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ per Chinese character) for one-character queries, which bigrams cannot match.
 OPTIONS["PLAIN_JSON"] makes the client speak plain `application/json`: the 8.x
 client sends `application/vnd.elasticsearch+json; compatible-with=8`, which
 OpenSearch and osmem-server refuse, and insists on the `X-Elastic-Product` response
-header, which they do not send."""
+header, which they do not send. Without it such an engine answers 406 to every request
+with a body; the error then says to set SEARCH_PLAIN_JSON=1.
+
+Every failure of the engine becomes SearchUnavailable (with its cause), so that searches
+fall back to the database backend; a missing alias is SearchIndexMissing. Only `rebuild`
+creates an index, and it puts the alias on it once it is filled: a search never gets
+an answer from an empty or half-filled index (drift repair rebuilds a missing one)."""
 
 from __future__ import annotations
 
@@ -24,10 +30,10 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from elastic_transport import HttpHeaders, TransportError, Urllib3HttpNode
+from elastic_transport import ConnectionTimeout, HttpHeaders, SerializationError, TransportError, Urllib3HttpNode
 from elastic_transport._node import NodeApiResponse
 from elastic_transport.client_utils import DEFAULT, DefaultType
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, UnsupportedProductError
 from elasticsearch.helpers import BulkIndexError, bulk, scan
 from elasticsearch_dsl import (
     Boolean,
@@ -44,7 +50,7 @@ from elasticsearch_dsl import (
     analyzer,
 )
 
-from search.backends.base import BackendHealth, SearchBackend, SearchUnavailable
+from search.backends.base import BackendHealth, SearchBackend, SearchIndexMissing, SearchUnavailable
 from search.query import (
     FACETS,
     MAX_RESULT_WINDOW,
@@ -169,18 +175,43 @@ def _source(document: IndexDocument) -> dict[str, Any]:
     return {key: value for key, value in source.items() if value is not None}
 
 
+PLAIN_JSON_HINT = (
+    "The engine refuses the Elasticsearch 8 client's content type "
+    "(application/vnd.elasticsearch+json): it looks OpenSearch-compatible. Set SEARCH_PLAIN_JSON=1."
+)
+
+
+def _index_not_found(error: Any) -> bool:
+    return "index_not_found" in str(error)
+
+
 @contextlib.contextmanager
 def _unavailable_on_failure() -> Iterator[None]:
-    """Connection problems and server-side errors mean "search is down"; anything else
-    (a 4xx) is a bug and propagates."""
+    """Every failure of the engine means "search cannot answer" (SearchUnavailable with
+    its cause); the caller falls back to the database. Down, slow or overloaded engines
+    are rested; quick refusals (a missing index, a 4xx) are not, but a 4xx other than
+    a missing index is logged as an error: it is usually a bug or a misconfiguration."""
     try:
         yield
+    except ConnectionTimeout as exc:
+        raise SearchUnavailable(str(exc), cause="timeout") from exc
+    except SerializationError as exc:
+        raise SearchUnavailable(str(exc), cause="unreadable response", rest=False) from exc
     except TransportError as exc:
-        raise SearchUnavailable(str(exc)) from exc
+        raise SearchUnavailable(str(exc), cause="unreachable") from exc
+    except UnsupportedProductError as exc:
+        raise SearchUnavailable(str(exc), cause="not Elasticsearch", rest=False, hint=PLAIN_JSON_HINT) from exc
     except ApiError as exc:
-        if exc.meta.status >= 500 or exc.meta.status == 429:
-            raise SearchUnavailable(str(exc)) from exc
-        raise
+        status = int(exc.meta.status)
+        if status == 404 and _index_not_found(exc.error):
+            raise SearchIndexMissing(str(exc)) from exc
+        if status >= 500 or status == 429:
+            raise SearchUnavailable(str(exc), cause=f"HTTP {status}") from exc
+        if status in (406, 415):
+            logger.error("Search engine refused our content type: %s", exc)
+            raise SearchUnavailable(str(exc), cause="content type refused", rest=False, hint=PLAIN_JSON_HINT) from exc
+        logger.error("Search engine refused a request: %s", exc)
+        raise SearchUnavailable(str(exc), cause=f"HTTP {status}", rest=False) from exc
 
 
 class ElasticsearchBackend(SearchBackend):
@@ -201,7 +232,6 @@ class ElasticsearchBackend(SearchBackend):
         if self.options.get("PLAIN_JSON"):
             client_options["node_class"] = PlainJsonNode
         self.client = Elasticsearch(url, **client_options)
-        self._index_ready = False
 
     # --- indices and the alias ------------------------------------------------------------
 
@@ -213,15 +243,6 @@ class ElasticsearchBackend(SearchBackend):
         index.create()
         return name
 
-    def _ensure_index(self) -> None:
-        if self._index_ready:
-            return
-        with _unavailable_on_failure():
-            if not self.client.indices.exists_alias(name=self.alias):
-                name = self._new_index()
-                self.client.indices.put_alias(index=name, name=self.alias)
-        self._index_ready = True
-
     def _indices_behind_alias(self) -> list[str]:
         if not self.client.indices.exists_alias(name=self.alias):
             return []
@@ -229,25 +250,34 @@ class ElasticsearchBackend(SearchBackend):
 
     # --- writing --------------------------------------------------------------------------
 
-    def _bulk(self, actions: Iterable[dict[str, Any]]) -> int:
+    def _bulk(self, actions: Iterable[dict[str, Any]], *, require_alias: bool = False) -> int:
+        """Write; with `require_alias`, writing to a missing alias raises SearchIndexMissing
+        instead of letting the engine create an index of that name with guessed mappings."""
         with _unavailable_on_failure():
             try:
-                written, _errors = bulk(self.client, actions, chunk_size=BULK_CHUNK, raise_on_error=True)
+                written, _errors = bulk(
+                    self.client, actions, chunk_size=BULK_CHUNK, raise_on_error=True, require_alias=require_alias
+                )
             except BulkIndexError as exc:
+                if exc.errors and all(_index_not_found(error) for error in exc.errors):
+                    raise SearchIndexMissing(str(exc.errors[0])[:300]) from exc
                 # A document the mapping refuses is a bug, not an outage: fail loudly.
                 logger.error("Elasticsearch refused documents: %s", exc.errors[:3])
                 raise
         return int(written)
 
     def bulk_index(self, documents: Iterable[IndexDocument]) -> int:
-        self._ensure_index()
+        # Into the index behind the alias only: a missing index is rebuilt whole by drift
+        # repair, never started with a few documents that searches would take for all.
         return self._bulk(
-            {"_op_type": "index", "_index": self.alias, "_id": str(doc.listing_id), "_source": _source(doc)}
-            for doc in documents
+            (
+                {"_op_type": "index", "_index": self.alias, "_id": str(doc.listing_id), "_source": _source(doc)}
+                for doc in documents
+            ),
+            require_alias=True,
         )
 
     def delete_many(self, listing_ids: Iterable[int]) -> None:
-        self._ensure_index()
         with _unavailable_on_failure():
             bulk(
                 self.client,
@@ -256,7 +286,6 @@ class ElasticsearchBackend(SearchBackend):
             )
 
     def refresh(self) -> None:
-        self._ensure_index()
         with _unavailable_on_failure():
             self.client.indices.refresh(index=self.alias)
 
@@ -274,17 +303,14 @@ class ElasticsearchBackend(SearchBackend):
             self.client.indices.update_aliases(actions=actions)
             for index in old:
                 self.client.indices.delete(index=index)
-        self._index_ready = True
         return written
 
     def clear(self) -> None:
         with _unavailable_on_failure():
             for index in self._indices_behind_alias():
                 self.client.indices.delete(index=index)
-        self._index_ready = False
 
     def fingerprints(self) -> dict[int, str]:
-        self._ensure_index()
         with _unavailable_on_failure():
             return {
                 int(hit["_id"]): hit["_source"].get("fingerprint", "")
@@ -292,12 +318,17 @@ class ElasticsearchBackend(SearchBackend):
             }
 
     def health(self) -> BackendHealth:
+        """The cluster's health, then a search with a body on the alias: that one also
+        fails when the index is missing or the engine refuses our content type."""
         try:
             with _unavailable_on_failure():
                 status = self.client.cluster.health(timeout="2s").body.get("status", "")
-        except (SearchUnavailable, ApiError) as exc:
-            return BackendHealth(self.name, ok=False, detail=str(exc)[:200])
-        return BackendHealth(self.name, ok=status in ("green", "yellow"), detail=f"cluster {status}")
+                if status not in ("green", "yellow"):
+                    return BackendHealth(self.name, ok=False, detail=f"cluster {status}")
+                self.client.search(index=self.alias, size=0, query={"match_all": {}})
+        except SearchUnavailable as exc:
+            return BackendHealth(self.name, ok=False, detail=exc.cause)
+        return BackendHealth(self.name, ok=True, detail=f"cluster {status}")
 
     # --- reading --------------------------------------------------------------------------
 
@@ -353,7 +384,6 @@ class ElasticsearchBackend(SearchBackend):
         return [{"_score": {"order": "desc"}}, {"published_at": {"order": "desc"}}, tie]
 
     def search(self, query: SearchQuery) -> SearchResult:
-        self._ensure_index()
         base_filters = []
         if query.published_after is not None:
             base_filters.append(Q("range", published_at={"gte": query.published_after.isoformat()}))
@@ -441,7 +471,6 @@ class ElasticsearchBackend(SearchBackend):
         key = suggestion_key(prefix)
         if not key:
             return []
-        self._ensure_index()
         search = (
             Search(using=self.client, index=self.alias)
             .suggest("completion", key, completion={"field": "suggest", "size": 50, "skip_duplicates": True})

@@ -46,4 +46,7 @@ class Command(BaseCommand):
                     where = f" (alias {backend.alias})" if hasattr(backend, "alias") else ""
                     self.stdout.write(self.style.SUCCESS(f"{backend.name}: {written} listings indexed{where}"))
             except SearchUnavailable as exc:
-                raise CommandError(f"{backend.name} is unreachable: {exc}") from exc
+                # e.g. "elasticsearch: content type refused (ApiError(406, …)). The engine refuses
+                # … Set SEARCH_PLAIN_JSON=1." rather than a traceback.
+                explanation = f" {exc.hint}" if exc.hint else ""
+                raise CommandError(f"{backend.name}: {exc.cause} ({str(exc)[:300]}).{explanation}") from exc
