@@ -137,11 +137,31 @@ DECLINE_MESSAGES: dict[str, Any] = {
     "incorrect_cvc": gettext_lazy("The card's security code is wrong. Nothing was charged; check it and try again."),
     "incorrect_number": gettext_lazy("The card number is wrong. Nothing was charged; check it and try again."),
     "processing_error": gettext_lazy("The card could not be processed. Nothing was charged; try again in a moment."),
+    # 3-D Secure failed or was cancelled; Stripe says "The provided PaymentMethod has failed authentication."
+    "payment_intent_authentication_failure": gettext_lazy(
+        "Your bank could not confirm the payment (3-D Secure). Nothing was charged; try again or use another card."
+    ),
+    "payment_rejected": gettext_lazy("The payment could not be processed. Nothing was charged."),
+}
+# Stripe's decline codes that mean the same to the buyer as one of ours.
+DECLINE_ALIASES = {
+    "generic_decline": "card_declined",
+    "do_not_honor": "card_declined",
+    "lost_card": "card_declined",
+    "stolen_card": "card_declined",
+    "fraudulent": "card_declined",
+    "invalid_cvc": "incorrect_cvc",
+    "invalid_number": "incorrect_number",
+    "authentication_required": "payment_intent_authentication_failure",
+    "payment_intent_payment_attempt_failed": "card_declined",
 }
 
 
 def decline_message_lazy(code: str) -> Any:
-    """The buyer-facing message for a Stripe decline code, translated when rendered."""
+    """The buyer-facing message for a Stripe decline or error code (never Stripe's own
+    English text), translated when rendered: in the reader's language on a page, in the
+    recipient's in a notification."""
+    code = DECLINE_ALIASES.get(code, code)
     return DECLINE_MESSAGES.get(code, DECLINE_MESSAGES["card_declined"])
 
 
@@ -152,7 +172,8 @@ def decline_message(code: str) -> str:
 def _domain_error(exc: stripe.StripeError) -> DomainError:
     """Turn a Stripe exception into one of ours."""
     if isinstance(exc, stripe.CardError):
-        code = str(getattr(exc, "code", "") or "card_declined")
+        error = getattr(exc, "error", None)
+        code = str(getattr(error, "decline_code", "") or getattr(exc, "code", "") or "card_declined")
         return CardDeclined(decline_message(code), details={"decline_code": code})
     if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
         logger.error("Stripe rejected our credentials: %s", exc)

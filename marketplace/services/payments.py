@@ -3,9 +3,18 @@
 Stripe is never called while a database lock is held: each step reads or reserves what
 it needs and commits, calls Stripe (marketplace.payments.stripe_gateway), then re-locks
 and applies the result with `payment_apply_intent`, which re-checks the state it finds.
-The same function applies webhook events and the periodic reconciliation, and it only
+The same function applies webhook events and the periodic reconciliation, and it
 moves a payment forward (pending → authorised → captured; cancelled is final), so
-events arriving late, twice or out of order change nothing.
+events arriving late, twice or out of order change nothing. The one step back is the
+one Stripe makes: a failed 3-D Secure returns the intent from requires_action to
+requires_payment_method, and the payment follows it back to pending (the buyer may
+then pay with another card) — taken from Stripe's current state, never from a webhook
+event, which may be older than what we know.
+
+After a declined card the buyer tries another: the same PaymentIntent is confirmed
+again with the new card, as Stripe documents; where Stripe will not confirm it again,
+that attempt is cancelled and a new payment with a new intent takes its place. The
+order's latest payment is the current attempt; the page shows only that one.
 
 Holds longer than an authorisation's life are captured into escrow before it lapses;
 see the docstring of marketplace.payments.stripe_gateway."""
@@ -44,6 +53,7 @@ from marketplace.services.fee_payments import fee_intent_apply, fee_purpose
 from marketplace.services.ledger import ledger_buyer_payment, ledger_refund
 from marketplace.services.notifications import moderators, notify
 from marketplace.services.order_state import is_buyer, is_seller, lock_order, notify_parties, order_mark_paid, order_url
+from marketplace.services.outbox import task_enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +67,7 @@ INTENT_STATUS = {
     "succeeded": PaymentStatus.CAPTURED,
     "canceled": PaymentStatus.CANCELLED,
 }
-# A payment only moves forward; captured and cancelled are final.
+# A payment moves forward; captured and cancelled are final.
 RANK = {
     PaymentStatus.PENDING: 0,
     PaymentStatus.ACTION_REQUIRED: 0,
@@ -66,6 +76,13 @@ RANK = {
     PaymentStatus.CANCELLED: 2,
 }
 VOIDABLE = frozenset({PaymentStatus.PENDING, PaymentStatus.ACTION_REQUIRED, PaymentStatus.AUTHORISED})
+# Moves between statuses of the same rank, and whether a webhook event may make them.
+SIDEWAYS = {
+    (PaymentStatus.PENDING, PaymentStatus.ACTION_REQUIRED): True,
+    # 3-D Secure failed: back to waiting for a card. Only from Stripe's current state: a
+    # late event of an earlier attempt must not undo a later one.
+    (PaymentStatus.ACTION_REQUIRED, PaymentStatus.PENDING): False,
+}
 
 
 def new_key() -> str:
@@ -102,7 +119,9 @@ def payment_apply_intent(*, intent: IntentState, source: str = "") -> Payment | 
     now = timezone.now()
     previous = PaymentStatus(payment.status)
     target = INTENT_STATUS.get(intent.status, previous)
-    if RANK[target] > RANK[previous] or (previous == PaymentStatus.PENDING and target == PaymentStatus.ACTION_REQUIRED):
+    from_webhook = source.startswith("webhook")
+    sideways = SIDEWAYS.get((previous, target))
+    if RANK[target] > RANK[previous] or sideways or (sideways is False and not from_webhook):
         payment.status = target
         if target in (PaymentStatus.AUTHORISED, PaymentStatus.CAPTURED) and payment.authorised_at is None:
             payment.authorised_at = now
@@ -112,9 +131,12 @@ def payment_apply_intent(*, intent: IntentState, source: str = "") -> Payment | 
             ledger_buyer_payment(order=order, payment=payment, amount=payment.amount_captured)
         if target == PaymentStatus.CANCELLED:
             payment.cancelled_at = now
-    if target == PaymentStatus.PENDING and intent.error_code:
+    if payment.status == PaymentStatus.PENDING and intent.error_code:
+        # A failed attempt: its card is no longer the one being paid with. The page shows
+        # our own message for the code (last_error_message keeps Stripe's, for staff).
         payment.last_error_code = intent.error_code[:60]
         payment.last_error_message = intent.error_message[:300]
+        payment.card_brand = payment.card_last4 = ""
     payment.save()
     if intent.amount_refunded is not None:
         _apply_refund_total(order=order, payment=payment, total=intent.amount_refunded, refund_ids=intent.refunds)
@@ -281,8 +303,75 @@ def payment_start(*, buyer: User, order_id: int) -> tuple[Payment, IntentState]:
 
 
 def _record_error(payment: Payment, exc: DomainError) -> None:
+    """The attempt failed: keep why (a decline code when Stripe gave one), forget its card."""
+    code = str(exc.details.get("decline_code") or exc.code)
     Payment.objects.filter(pk=payment.pk).update(
-        last_error_code=str(exc.code)[:60], last_error_message=exc.message[:300], updated_at=timezone.now()
+        last_error_code=code[:60],
+        last_error_message=exc.message[:300],
+        card_brand="",
+        card_last4="",
+        updated_at=timezone.now(),
+    )
+
+
+def _payment_replace(payment: Payment) -> Payment:
+    """Stripe will not confirm the payment's intent again: end this attempt and start a
+    new payment (with its own intent) for the order. The old intent holds no money; it
+    is cancelled at Stripe after the commit."""
+    with transaction.atomic():
+        order = lock_order(payment.order_id)
+        old = Payment.objects.select_for_update().get(pk=payment.pk)
+        if order is None or order.status != OrderStatus.PENDING_PAYMENT or old.status != PaymentStatus.PENDING:
+            raise Conflict(_("This payment has changed meanwhile; reload the page."), code="payment_changed")
+        old.status = PaymentStatus.CANCELLED
+        old.cancelled_at = timezone.now()
+        old.save()
+        new = Payment.objects.create(
+            order_id=old.order_id,
+            provider=PaymentProvider.STRIPE,
+            amount=old.amount,
+            currency=old.currency,
+            idempotency_key=new_key(),
+        )
+    try:
+        gateway.intent_cancel(intent_id=old.intent_id)
+    except DomainError as exc:
+        logger.warning("Could not cancel replaced payment intent %s: %s", old.intent_id, exc)
+    _ensure_intent(new)
+    return new
+
+
+def _confirm_attempt(
+    payment: Payment, *, customer_id: str, method_id: str, brand: str, last4: str, may_replace: bool = True
+) -> tuple[Payment, IntentState]:
+    """Confirm the payment's intent with the card. A refusal is recorded on the attempt
+    and raised."""
+    # A new attempt: the page shows this card and no longer the last one's error.
+    Payment.objects.filter(pk=payment.pk).update(
+        card_brand=brand[:20], card_last4=last4[:4], last_error_code="", last_error_message=""
+    )
+    try:
+        return payment, gateway.intent_confirm(
+            intent_id=payment.intent_id, customer_id=customer_id, payment_method_id=method_id
+        )
+    except PaymentError as exc:
+        refused = exc
+    # Stripe confirms an intent again with another card after a failed attempt; a server
+    # that will not (localstripe after a decline at charge time) gets a new intent.
+    if (
+        not may_replace
+        or isinstance(refused, gateway.CardDeclined)
+        or gateway.intent_retrieve(payment.intent_id).status != "requires_payment_method"
+    ):
+        _record_error(payment, refused)
+        raise refused
+    return _confirm_attempt(
+        _payment_replace(payment),
+        customer_id=customer_id,
+        method_id=method_id,
+        brand=brand,
+        last4=last4,
+        may_replace=False,
     )
 
 
@@ -302,13 +391,10 @@ def payment_authorise(*, buyer: User, order_id: int, token: str) -> tuple[Paymen
             customer_id, method_id, brand, last4 = card.customer_id, card.payment_method_id, card.brand, card.last4
         else:
             customer_id, method_id, brand, last4 = "", token, "", ""
-        Payment.objects.filter(pk=payment.pk).update(card_brand=brand[:20], card_last4=last4[:4])
-        intent = gateway.intent_confirm(
-            intent_id=payment.intent_id, customer_id=customer_id, payment_method_id=method_id
-        )
     except PaymentError as exc:
         _record_error(payment, exc)
         raise
+    payment, intent = _confirm_attempt(payment, customer_id=customer_id, method_id=method_id, brand=brand, last4=last4)
     applied = payment_apply_intent(intent=intent, source="authorise")
     return applied or payment, intent
 
@@ -428,7 +514,7 @@ def payment_void_for_ended_order(*, order_id: int) -> None:
 def _void_after_commit(order_id: int) -> None:
     from marketplace.tasks import payment_void_task
 
-    transaction.on_commit(lambda: payment_void_task.delay(order_id=order_id))
+    task_enqueue_on_commit(payment_void_task, order_id=order_id)
 
 
 def payments_capture_expiring(*, now: dt.datetime | None = None) -> list[int]:

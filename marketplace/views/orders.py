@@ -36,7 +36,7 @@ from marketplace.order_selectors import (
     orders_bought_by,
     orders_sold_by,
 )
-from marketplace.payments.stripe_gateway import card_payments_enabled
+from marketplace.payments.stripe_gateway import card_payments_enabled, decline_message
 from marketplace.services.messages import conversation, message_send
 from marketplace.services.offers import offer_accept, offer_counter, offer_decline, offer_make
 from marketplace.services.orders import (
@@ -242,8 +242,23 @@ def order_page(request: HttpRequest, pk: int) -> HttpResponse:
     order = order_detail(order_id=pk)
     assert order is not None  # noqa: S101
     party = order_party(user, order)
-    actions = order_available_actions(order, party, timezone.now())
     payment = next(iter(order.payments.all()), None)
+    client_secret = ""
+    if party == Party.BUYER and payment is not None and payment.status == "action_required":
+        # 3-D Secure: the browser finishes it with Stripe.js and the client secret. Stripe's
+        # current state first: after a failed 3-D Secure the buyer needs the card form.
+        try:
+            applied, intent = payment_start(buyer=user, order_id=order.pk)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            if applied.status == "action_required":
+                client_secret = intent.client_secret
+            else:  # Stripe moved on: show the order as it is now
+                order = order_detail(order_id=pk)
+                assert order is not None  # noqa: S101
+                payment = next(iter(order.payments.all()), None)
+    actions = order_available_actions(order, party, timezone.now())
     card_form = (
         "pay" in actions
         and card_payments_enabled()
@@ -255,6 +270,8 @@ def order_page(request: HttpRequest, pk: int) -> HttpResponse:
         "party": party,
         "actions": actions,
         "payment": payment,
+        # Our message for the failed attempt's code, in the reader's language.
+        "payment_error": decline_message(payment.last_error_code) if payment and payment.last_error_code else "",
         "history": list(order.status_history.all()),
         "disputes": list(order.disputes.all()),
         "card_form": card_form,
@@ -262,7 +279,7 @@ def order_page(request: HttpRequest, pk: int) -> HttpResponse:
         if card_form or (payment and payment.status == "action_required")
         else "",
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        "client_secret": "",
+        "client_secret": client_secret,
         "show_code": party == Party.BUYER
         and order.in_person
         and order.handed_over_at is None
@@ -278,13 +295,6 @@ def order_page(request: HttpRequest, pk: int) -> HttpResponse:
         "snapshot": order.snapshot or {},
         "panels": order_panels_for(order, user, party),
     }
-    if party == Party.BUYER and payment is not None and payment.status == "action_required":
-        # 3-D Secure: the browser finishes it with Stripe.js and the client secret.
-        try:
-            _payment, intent = payment_start(buyer=user, order_id=order.pk)
-            context["client_secret"] = intent.client_secret
-        except DomainError as exc:
-            messages.error(request, exc.message)
     response = render(request, "marketplace/orders/detail.html", context)
     return allow_stripe_js(response) if context["stripe_js_url"] else response
 

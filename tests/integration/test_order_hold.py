@@ -343,7 +343,7 @@ def test_a_held_order_resumes_only_once_the_listing_is_valid_again_with_its_time
     assert abs(order.seller_due_at - (resumed_at + left)) < dt.timedelta(minutes=1)
     assert kinds(buyer) == kinds(seller) == ["order_resumed"]
     assert "New certificate checked." in Notification.objects.get(user=buyer).body
-    history = Client()
+    history = Client(HTTP_ACCEPT_LANGUAGE="en")
     history.force_login(seller)
     assert "A moderator resumed the held order" in history.get(f"/my/listings/{listing.pk}/").content.decode()
     with time_machine.travel(resumed_at + left - dt.timedelta(hours=1)):
