@@ -31,6 +31,7 @@ def test_health_reports_database_broker_and_search(client, settings):
         "broker": "eager",
         "search": "database",
         "search_problem": "",
+        "cache_problem": "",
     }
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
