@@ -2,15 +2,21 @@
 
 Loads N synthetic listings (default 100 000; Chinese and English titles, all four
 categories, places around several cities) into a throwaway database and a throwaway
-Elasticsearch-compatible index, runs a fixed query mix through GET /api/v1/search, and
-prints p50/p95 of the API next to the engine's own time for the same requests, measured
-in the same run: Elasticsearch's `took` for the Elasticsearch backend, the time spent in
-SQL for the database backend. The ratio says how much our layer (parsing, facets,
-hydrating the listings, badges, JSON) adds on top of the engine.
+Elasticsearch-compatible index, runs a deterministic mix of 60-odd queries (Chinese,
+English, single characters, ISBNs and VINs, filters, distance, sorts, deep pages) through
+GET /api/v1/search and the search page, once cold (the first time each query is asked,
+Django's cache cleared) and --rounds times warm, and prints p50/p95 of the whole request
+next to the engine's own time for the same requests, measured in the same run:
+Elasticsearch's `took` for the Elasticsearch backend, the time spent in SQL for the
+database backend. The ratio says how much our layer (parsing, facets, hydrating the
+listings, badges, JSON or HTML) adds on top of the engine. The machine's load average
+is printed before and after.
 
     .venv/bin/python bench/search.py                       # SQLite in memory + osmem-server
     .venv/bin/python bench/search.py --database-url postgres://postgres@127.0.0.1:5432/xunhuan
     .venv/bin/python bench/search.py --listings 20000 --rounds 3 --es-url http://127.0.0.1:9200
+    .venv/bin/python bench/search.py --database-url postgres://postgres@127.0.0.1:5432/postgres \
+        --listings 1000000 --backends database --targets api
 
 Nothing of the real database or index is touched: Django creates (and drops) its own
 test database, and the index lives in a private osmem-server process unless --es-url
@@ -32,28 +38,95 @@ sys.path.insert(0, str(ROOT))
 
 from bench.data import load, percentile, timed  # noqa: E402
 
-QUERY_MIX: list[dict[str, str]] = [
-    {"q": "手机"},
-    {"q": "thinkpad"},
-    {"q": "红楼梦"},
-    {"q": "iphone 13"},
-    {"q": "苹果 笔记本电脑"},
-    {"q": "书"},
-    {"q": "sofa", "page": "3"},
-    {"q": "ISBN"},  # replaced by a real ISBN from the data
-    {"q": "VIN"},  # replaced by a real VIN from the data
+# The query mix: words people type (Chinese, English, single characters), exact
+# identifiers (filled in from the data), filters without words, words with filters,
+# distance from a point, sorts and deep pages. Built deterministically, no randomness.
+ZH_WORDS = ["手机", "红楼梦", "笔记本电脑", "沙发", "三体", "相机", "游戏机", "书桌", "华为 手机", "苹果 笔记本电脑",
+            "九成新", "自动挡", "卡罗拉", "平板电脑", "活着", "办公椅"]  # fmt: skip
+EN_WORDS = ["thinkpad", "iphone 13", "sofa", "macbook", "playstation", "harry potter", "canon", "redmi note",
+            "model 3", "like new", "ipad", "oak dining table"]  # fmt: skip
+ONE_CHARACTER = ["书", "机", "车", "桌", "床"]
+FILTERS = [
     {},
     {"category": "books", "sort": "price_asc"},
+    {"category": "electronics", "sort": "price_desc"},
+    {"category": "furniture"},
     {"grade": "A", "erasure_verified": "1"},
-    {"q": "手机", "lat": "31.230", "lon": "121.470", "within": "10", "sort": "distance"},
     {"price": "500-2000", "city": "上海市", "delivery": "ship"},
     {"category": "vehicles", "certified": "1", "sort": "price_desc"},
+    {"city": "北京市", "district": "朝阳区"},
+    {"seller_type": "shop", "sort": "newest"},
+]
+WORDS_WITH_FILTERS = [
+    {"q": "手机", "grade": "S"},
+    {"q": "iphone", "price": "2000-10000"},
+    {"q": "书", "category": "books", "sort": "price_asc"},
+    {"q": "红楼梦", "city": "杭州市"},
+    {"q": "手机", "erasure_verified": "1", "delivery": "ship"},
+]
+POINTS = {"上海市": ("31.230", "121.470"), "北京市": ("39.910", "116.400"), "杭州市": ("30.270", "120.150")}
+DISTANCE = [
+    {"q": "手机", "city": "上海市", "within": "10", "sort": "distance"},
+    {"q": "sofa", "city": "北京市", "within": "25", "sort": "distance"},
+    {"city": "杭州市", "within": "3", "sort": "distance"},
+    {"q": "书", "city": "上海市", "within": "5"},
+    {"category": "electronics", "city": "上海市", "within": "1", "sort": "distance"},
+]
+DEEP_PAGES = [
+    {"page": "499"},
+    {"q": "手机", "page": "60"},
+    {"q": "sofa", "page": "3"},
+    {"category": "books", "sort": "price_asc", "page": "300"},
+    {"q": "手机", "sort": "newest", "page": "100"},
+]
+SORTS = [
+    {"q": "手机", "sort": "newest"},
+    {"q": "thinkpad", "sort": "price_asc"},
+    {"q": "沙发", "sort": "price_desc"},
+    {"q": "iphone 13", "sort": "newest"},
 ]
 
 
-def run_mix(client: Any, mix: list[dict[str, str]], rounds: int) -> dict[str, list[tuple[float, float]]]:
-    """query label → [(API ms, engine ms)] over `rounds` (after one warm-up round)."""
+def query_mix(documents: list[Any]) -> list[tuple[str, dict[str, str]]]:
+    """(group, parameters) for every request of the mix: 60-odd distinct queries."""
+    mix: list[tuple[str, dict[str, str]]] = []
+    mix += [("chinese", {"q": word}) for word in ZH_WORDS]
+    mix += [("english", {"q": word}) for word in EN_WORDS]
+    mix += [("one character", {"q": char}) for char in ONE_CHARACTER]
+    books = [d for d in documents if d.isbn]
+    cars = [d for d in documents if d.category == "vehicles" and d.identifiers]
+    for found in (books, cars):
+        for position in (0, len(found) // 2, len(found) - 1):
+            if found:
+                mix.append(("isbn / vin", {"q": found[position].identifiers[0].lower()}))
+    mix += [("filters", dict(params)) for params in FILTERS]
+    mix += [("words + filters", dict(params)) for params in WORDS_WITH_FILTERS]
+    for params in DISTANCE:
+        lat, lon = POINTS[params["city"]]
+        mix.append(("distance", {**{k: v for k, v in params.items() if k != "city"}, "lat": lat, "lon": lon}))
+    mix += [("deep pages", dict(params)) for params in DEEP_PAGES]
+    mix += [("sorts", dict(params)) for params in SORTS]
+    return mix
+
+
+def label_of(params: dict[str, str]) -> str:
+    return "&".join(f"{k}={v}" for k, v in params.items()) or "(everything)"
+
+
+Sample = tuple[float, float]  # (wall ms, engine ms)
+
+
+def run_mix(
+    client: Any, url: str, mix: list[tuple[str, dict[str, str]]], rounds: int
+) -> tuple[dict[str, Sample], dict[str, list[Sample]]]:
+    """Every query of the mix once cold (the first time it is asked: no cached result,
+    Django's cache cleared) and then `rounds` times warm: label → cold sample, label →
+    warm samples. Wall time of the request through the whole Django stack, and the
+    engine's own time (SQL or Elasticsearch) in the same request."""
+    from django.core.cache import cache
+
     import search.api
+    import search.views
 
     engine_times: list[float] = []
     original = search.api.search_listings
@@ -64,37 +137,73 @@ def run_mix(client: Any, mix: list[dict[str, str]], rounds: int) -> dict[str, li
         return outcome
 
     search.api.search_listings = recording
-    samples: dict[str, list[tuple[float, float]]] = {}
+    search.views.search_listings = recording
+    cold: dict[str, Sample] = {}
+    warm: dict[str, list[Sample]] = {}
     try:
+        cache.clear()
+        client.get(url, {"q": "warm-up connection"})  # opens the connection, loads templates
         for round_number in range(rounds + 1):
-            for params in mix:
-                label = "&".join(f"{k}={v}" for k, v in params.items()) or "(everything)"
+            for _group, params in mix:
                 started = time.perf_counter()
-                response = client.get("/api/v1/search", params)
-                api_ms = (time.perf_counter() - started) * 1000
+                response = client.get(url, params)
+                wall_ms = (time.perf_counter() - started) * 1000
                 assert response.status_code == 200, response.content[:300]
-                if round_number:  # round 0 warms caches and connections
-                    samples.setdefault(label, []).append((api_ms, engine_times[-1]))
+                sample = (wall_ms, engine_times[-1])
+                if round_number == 0:
+                    cold[label_of(params)] = sample
+                else:
+                    warm.setdefault(label_of(params), []).append(sample)
     finally:
         search.api.search_listings = original
-    return samples
+        search.views.search_listings = original
+    return cold, warm
 
 
-def report(name: str, samples: dict[str, list[tuple[float, float]]]) -> None:
-    print(f"\n{name}: per query (median of rounds)")
-    print(f"  {'query':<58} {'API ms':>9} {'engine ms':>10} {'API/engine':>11}")
-    for label, values in samples.items():
-        api = statistics.median(v[0] for v in values)
-        engine = statistics.median(v[1] for v in values)
-        ratio = f"{api / engine:.1f}x" if engine > 0 else "n/a"
-        print(f"  {label[:58]:<58} {api:>9.1f} {engine:>10.1f} {ratio:>11}")
-    api_all = [v[0] for values in samples.values() for v in values]
-    engine_all = [v[1] for values in samples.values() for v in values]
-    print(f"  {'all ' + str(len(api_all)) + ' requests':<58} {'API':>9} {'engine':>10} {'API/engine':>11}")
+def _row(label: str, walls: list[float], engines: list[float]) -> str:
+    cells = []
     for p in (50, 95):
-        api, engine = percentile(api_all, p), percentile(engine_all, p)
-        ratio = f"{api / engine:.1f}x" if engine > 0 else "n/a"
-        print(f"  {'p' + str(p):<58} {api:>9.1f} {engine:>10.1f} {ratio:>11}")
+        wall, engine = percentile(walls, p), percentile(engines, p)
+        ratio = f"{wall / engine:.1f}x" if engine > 0 else "n/a"
+        cells.append(f"{wall:>8.1f} {engine:>8.1f} {ratio:>6}")
+    return f"  {label:<24} {len(walls):>5}  " + "   ".join(cells)
+
+
+def report(
+    name: str, mix: list[tuple[str, dict[str, str]]], cold: dict[str, Sample], warm: dict[str, list[Sample]]
+) -> dict[str, float]:
+    print(f"\n{name}: {len(mix)} distinct queries, wall ms (whole request) vs engine ms (same request)")
+    print(
+        f"  {'':<24} {'n':>5}  {'p50 wall':>8} {'engine':>8} {'ratio':>6}   {'p95 wall':>8} {'engine':>8} {'ratio':>6}"
+    )
+    groups: dict[str, list[str]] = {}
+    for group, params in mix:
+        groups.setdefault(group, []).append(label_of(params))
+    for group, labels in groups.items():
+        samples = [s for label in labels for s in warm[label]]
+        print(_row(f"warm: {group}", [s[0] for s in samples], [s[1] for s in samples]))
+    all_warm = [s for values in warm.values() for s in values]
+    all_cold = list(cold.values())
+    print(_row("COLD (first run)", [s[0] for s in all_cold], [s[1] for s in all_cold]))
+    print(_row("WARM (later rounds)", [s[0] for s in all_warm], [s[1] for s in all_warm]))
+    slowest = sorted(warm, key=lambda label: -statistics.median(s[0] for s in warm[label]))[:8]
+    print("  slowest (warm median wall ms / cold wall ms):")
+    for label in slowest:
+        print(f"    {statistics.median(s[0] for s in warm[label]):>8.1f} {cold[label][0]:>8.1f}  {label[:70]}")
+    return {
+        "cold_p95": percentile([s[0] for s in all_cold], 95),
+        "warm_p95": percentile([s[0] for s in all_warm], 95),
+    }
+
+
+def load_line(moment: str) -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"machine load {moment}: {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min, {os.cpu_count()} cores)"
+
+
+def _vacuum_analyze(connection: Any) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
 
 
 def main() -> None:
@@ -104,8 +213,13 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL server to create the throwaway database on")
     parser.add_argument("--es-url", help="an Elasticsearch/OpenSearch cluster (default: a private osmem-server)")
     parser.add_argument("--plain-json", action="store_true", help="--es-url is OpenSearch-compatible")
-    parser.add_argument("--skip-elasticsearch", action="store_true")
+    parser.add_argument("--backends", default="database,elasticsearch", help="comma-separated: database, elasticsearch")
+    parser.add_argument("--skip-elasticsearch", action="store_true", help="the same as --backends database")
+    parser.add_argument("--targets", default="api,page", help="comma-separated: api (/api/v1/search), page (/search/)")
     args = parser.parse_args()
+    backends = {name.strip() for name in args.backends.split(",")}
+    if args.skip_elasticsearch:
+        backends.discard("elasticsearch")
 
     if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
@@ -134,19 +248,27 @@ def main() -> None:
         documents = timed("insert listings", lambda: load(args.listings))
         timed("database index", lambda: DatabaseBackend().rebuild(documents))
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+            # A database that has been running a while has its visibility map set by
+            # autovacuum; a freshly loaded one has not, which would distort index-only
+            # and bitmap scans.
+            timed("vacuum analyze", lambda: _vacuum_analyze(connection))
         client = Client()
+        mix = query_mix(documents)
+        targets = [("API", "/api/v1/search"), ("search page", "/search/")]
+        if "page" not in args.targets:
+            targets = targets[:1]
+        if "api" not in args.targets:
+            targets = targets[1:]
+        print(load_line("before the queries"), flush=True)
         database_config = {"BACKEND": "search.backends.database.DatabaseBackend", "URL": "", "OPTIONS": {}}
-        with override_settings(SEARCH_BACKEND=database_config, ELASTICSEARCH_URL=""):
-            mix = [dict(params) for params in QUERY_MIX]
-            book = next(d for d in documents if d.isbn)
-            car = next(d for d in documents if d.category == "vehicles")
-            mix[7] = {"q": book.isbn}
-            mix[8] = {"q": car.identifiers[0].lower()}
-            report(f"database backend ({connection.vendor})", run_mix(client, mix, args.rounds))
+        summaries: list[tuple[str, dict[str, float]]] = []
+        if "database" in backends:
+            with override_settings(SEARCH_BACKEND=database_config, ELASTICSEARCH_URL=""):
+                for target, url in targets:
+                    name = f"database backend ({connection.vendor}), {target} {url}"
+                    summaries.append((name, report(name, mix, *run_mix(client, url, mix, args.rounds))))
 
-        if not args.skip_elasticsearch:
+        if "elasticsearch" in backends:
             from search.backends.elasticsearch import ElasticsearchBackend
 
             url = args.es_url
@@ -165,8 +287,14 @@ def main() -> None:
             engine.refresh()
             with override_settings(SEARCH_BACKEND=config):
                 where = args.es_url or f"osmem-server {server.version if server else ''}"
-                report(f"elasticsearch backend ({where})", run_mix(client, mix, args.rounds))
+                for target, path in targets:
+                    name = f"elasticsearch backend ({where}), {target} {path}"
+                    summaries.append((name, report(name, mix, *run_mix(client, path, mix, args.rounds))))
             engine.clear()
+        print(f"\n{load_line('after the queries')}")
+        print(f"\nSummary, {args.listings} listings, {len(mix)} queries (p95 wall ms):")
+        for name, figures in summaries:
+            print(f"  {name:<70} cold {figures['cold_p95']:>8.1f}   warm {figures['warm_p95']:>8.1f}")
     finally:
         if server is not None:
             server.close()

@@ -81,7 +81,13 @@ class FacetValueOut(Schema):
 class SearchOut(Schema):
     backend: str = Field(description="The backend that answered: elasticsearch or database.")
     degraded: bool = Field(description="Elasticsearch was unreachable: results may be incomplete.")
-    total: int
+    total: int = Field(description="Matching listings; a lower bound when total_is_lower_bound.")
+    total_is_lower_bound: bool = Field(
+        description="More listings match than `total`: the database backend stops counting at 10 000."
+    )
+    facets_are_partial: bool = Field(
+        description="The facet counts cover the first 10 000 or so matches found, not all of them."
+    )
     page: int
     per_page: int
     pages: int
@@ -137,6 +143,8 @@ def search(request: HttpRequest, params: Query[SearchParams]) -> dict[str, objec
         "backend": outcome.backend,
         "degraded": outcome.degraded,
         "total": result.total,
+        "total_is_lower_bound": result.total_is_lower_bound,
+        "facets_are_partial": result.facets_are_partial,
         "page": query.page,
         "per_page": query.per_page,
         "pages": max(1, math.ceil(min(result.total, MAX_RESULT_WINDOW) / query.per_page)),

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -60,10 +61,20 @@ class SearchEntry(models.Model):
         verbose_name_plural = _("search index entries")
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["-published_at", "-listing_id"], name="search_entry_newest_idx"),
+            # Cheapest first reads this one in order (ties: newest listing first); dearest
+            # first reads search_entry_price_idx backwards.
+            models.Index(fields=["price", "-listing_id"], name="search_entry_price_asc_idx"),
             models.Index(fields=["price", "listing_id"], name="search_entry_price_idx"),
             models.Index(fields=["category", "device_type"], name="search_entry_category_idx"),
             models.Index(fields=["latitude", "longitude"], name="search_entry_geo_idx"),
             models.Index(fields=["city", "district"], name="search_entry_place_idx"),
+            # Filters PostgreSQL can AND with the GIN match (a bitmap), so counting a
+            # common word with a grade or a flag reads only the rows that match both.
+            models.Index(fields=["grade"], name="search_entry_grade_idx"),
+            models.Index(fields=["certified"], condition=Q(certified=True), name="search_entry_certified_idx"),
+            models.Index(
+                fields=["erasure_verified"], condition=Q(erasure_verified=True), name="search_entry_erasure_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,6 +21,8 @@ EARTH_RADIUS_KM = 6371.0088
 MAX_PER_PAGE = 50
 # Elasticsearch's default index.max_result_window: deeper pages are not served.
 MAX_RESULT_WINDOW = 10_000
+# Backends may stop counting matches here: the total is then a lower bound ("10 000+").
+TOTAL_COUNT_LIMIT = 10_000
 
 
 class Sort(StrEnum):
@@ -309,6 +311,11 @@ class SearchResult:
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
     backend: str = ""
     engine_ms: float | None = None  # the engine's own time (ES `took`, SQL time)
+    # More than `total` listings match (a backend that stops counting at TOTAL_COUNT_LIMIT).
+    total_is_lower_bound: bool = False
+    # The facet counts cover only part of the matches (the first TOTAL_COUNT_LIMIT or so
+    # the engine found), not all of them: always so when the total is a lower bound.
+    facets_are_partial: bool = False
 
 
 def facet_counts(counts: Mapping[str, int], *, order: tuple[str, ...] | None = None) -> list[FacetCount]:

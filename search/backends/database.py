@@ -5,25 +5,46 @@ configuration: the tokens are already analysed by search.text, CJK bigrams inclu
 and ranks with ts_rank; for short Chinese queries ("书", "手机") it also ranks by
 pg_trgm word similarity to the title when that extension is installed, so the
 closest titles come first. SQLite matches the same tokens with LIKE. Distances are
-computed in SQL (haversine, after a bounding box on the indexed coordinates), facets
-with one conditional-count query plus a GROUP BY per open-ended facet."""
+computed in SQL (haversine, after a bounding box on the indexed coordinates).
+
+A search is two queries whatever the number of matches, and neither touches every match
+of a common word: one statement counts the total (up to TOTAL_COUNT_LIMIT, then "10 000+")
+and every facet (over at most FACET_SAMPLE candidates, one pass each with CASE filters);
+the other reads the page, relevance ranking only the newest RANK_WINDOW matches."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
+import json
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery as PgSearchQuery
-from django.contrib.postgres.search import SearchRank, SearchVector, TrigramWordSimilarity
+from django.contrib.postgres.search import SearchRank, TrigramWordSimilarity
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import CombinedExpression, Expression
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    CharField,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.expressions import Expression
 from django.db.models.functions import ASin, Cos, Least, Power, Radians, Sin, Sqrt
+from django.utils import timezone
 
 from marketplace.models import Category, DeviceType
 from search.backends.base import BackendHealth, SearchBackend
@@ -33,8 +54,10 @@ from search.query import (
     EARTH_RADIUS_KM,
     FACETS,
     MAX_RESULT_WINDOW,
+    PRICE_BUCKET_KEYS,
     PRICE_BUCKETS,
     SELLER_TYPES,
+    TOTAL_COUNT_LIMIT,
     FacetCount,
     GeoPoint,
     Hit,
@@ -57,7 +80,32 @@ FIXED_VALUES: dict[str, tuple[str, ...]] = {
     "seller_type": SELLER_TYPES,
     "delivery": DELIVERY_OPTIONS,
 }
-GROUPED_FIELDS = {"grade": "grade", "city": "city", "district": "district", "seller_tier": "seller_tier"}
+# Facets counted per value of one column (the event column holds " 7 9 ": split afterwards).
+GROUPED_COLUMNS = {
+    "category": "category",
+    "device_type": "device_type",
+    "grade": "grade",
+    "price": "price_bucket",
+    "city": "city",
+    "district": "district",
+    "seller_type": "seller_type",
+    "seller_tier": "seller_tier",
+    "event": "event_keys",
+}
+# Facet values that are a boolean column.
+FLAG_COLUMNS = {
+    ("delivery", "ship"): "delivery_ship",
+    ("delivery", "pickup"): "delivery_pickup",
+    ("delivery", "event"): "delivery_event",
+    ("erasure_verified", "true"): "erasure_verified",
+    ("certified", "true"): "certified",
+}
+CANDIDATE_COLUMNS = [c for c in GROUPED_COLUMNS.values() if c != "price_bucket"] + list(FLAG_COLUMNS.values())
+HIT_COLUMNS = ("listing_id", "latitude", "longitude", "grade", "certified", "erasure_verified", "seller_tier")
+# Facets count at most this many matches (and the total stops there: "10 000+").
+FACET_SAMPLE = TOTAL_COUNT_LIMIT
+# Relevance ranks the newest this-many matches; older ones follow, newest first.
+RANK_WINDOW = 1000
 KEYWORD_FIELDS = {
     "category": "category",
     "device_type": "device_type",
@@ -161,13 +209,43 @@ def repr_token(token: str) -> str:
     return "'" + token.replace("'", "").replace("\\", "") + "'"
 
 
-def _search_vector() -> CombinedExpression:
-    return (
-        SearchVector("title_tokens", weight="A", config="simple")
-        + SearchVector("attribute_tokens", weight="B", config="simple")
-        + SearchVector("identifiers", weight="C", config="simple")
-        + SearchVector("body_tokens", weight="D", config="simple")
+# The weighted vector of an entry's tokens: title A, attributes B, identifiers C, description D.
+VECTOR_SQL = " || ".join(
+    f"setweight(to_tsvector('simple'::regconfig, COALESCE(u.{column}, '')), '{weight}')"
+    for column, weight in (("title_tokens", "A"), ("attribute_tokens", "B"), ("identifiers", "C"), ("body_tokens", "D"))
+)
+
+
+def _insert_postgres(entries: list[SearchEntry], *, replacing: bool) -> None:
+    """Write a batch of entries with one set-based statement: INSERT … SELECT from the
+    batch sent as one JSON array (jsonb_to_recordset), the vector computed by the same
+    statement, so each row and its index entries are written once (no UPDATE afterwards)
+    and no per-row SQL is built in Python. `replacing` updates the entries that exist."""
+    fields = [f for f in SearchEntry._meta.concrete_fields if f.name != "search_vector"]
+    now = timezone.now()
+    rows = []
+    for entry in entries:
+        entry.indexed_at = now
+        row: dict[str, Any] = {}
+        for field in fields:
+            value = getattr(entry, field.attname)
+            row[str(field.column)] = value.isoformat() if isinstance(value, dt.datetime) else value
+        rows.append(row)
+    quote = connection.ops.quote_name
+    columns = [quote(str(field.column)) for field in fields]
+    definitions = [f"{quote(str(field.column))} {field.db_type(connection)}" for field in fields]
+    sql = (
+        f"INSERT INTO {quote(SearchEntry._meta.db_table)} ({', '.join(columns)}, {quote('search_vector')}) "  # noqa: S608
+        f"SELECT {', '.join(f'u.{column}' for column in columns)}, {VECTOR_SQL} "
+        f"FROM jsonb_to_recordset(%s::jsonb) AS u({', '.join(definitions)})"
     )
+    if replacing:
+        updated = [quote(name) for name in [*UPDATED_FIELDS, "indexed_at", "search_vector"]]
+        sql += f" ON CONFLICT ({quote('listing_id')}) DO UPDATE SET " + ", ".join(
+            f"{column} = EXCLUDED.{column}" for column in updated
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows, ensure_ascii=False)])
 
 
 def _distance_km(lat: float, lon: float) -> Expression:
@@ -180,6 +258,15 @@ def _distance_km(lat: float, lon: float) -> Expression:
     )
     expression: Expression = Value(2 * EARTH_RADIUS_KM) * ASin(Sqrt(Least(a, Value(1.0), output_field=FloatField())))
     return expression
+
+
+def _price_bucket() -> Case:
+    """The key of the price bucket a row falls in (the buckets do not overlap)."""
+    whens = [
+        When(Q(price__gte=bucket.low) & (Q(price__lt=bucket.high) if bucket.high else Q()), then=Value(bucket.key))
+        for bucket in PRICE_BUCKETS
+    ]
+    return Case(*whens, default=Value(""), output_field=CharField())
 
 
 class DatabaseBackend(SearchBackend):
@@ -202,16 +289,17 @@ class DatabaseBackend(SearchBackend):
                 for text in document.suggestions
             ]
             with transaction.atomic():
-                if replacing:
+                if _postgres():
+                    _insert_postgres(entries, replacing=replacing)
+                elif replacing:
                     SearchEntry.objects.bulk_create(
                         entries, update_conflicts=True, unique_fields=["listing_id"], update_fields=UPDATED_FIELDS
                     )
-                    SearchSuggestion.objects.filter(listing_id__in=ids).delete()
                 else:
                     SearchEntry.objects.bulk_create(entries)
+                if replacing:
+                    SearchSuggestion.objects.filter(listing_id__in=ids).delete()
                 SearchSuggestion.objects.bulk_create(suggestions)
-                if _postgres():
-                    SearchEntry.objects.filter(listing_id__in=ids).update(search_vector=_search_vector())
             written += len(entries)
         return written
 
@@ -337,15 +425,32 @@ class DatabaseBackend(SearchBackend):
         return queryset, exact, rank
 
     def _ordered(
-        self, queryset: QuerySet[SearchEntry], query: SearchQuery, exact: Expression | None, rank: Expression | None
+        self,
+        queryset: QuerySet[SearchEntry],
+        query: SearchQuery,
+        exact: Expression | None,
+        rank: Expression | None,
+        *,
+        sort_found: bool = False,
     ) -> QuerySet[SearchEntry]:
+        """`queryset` in the query's order. `sort_found`: the matches are few (the total is
+        exact, at most TOTAL_COUNT_LIMIT) and found through the GIN index, so sort them
+        rather than walk a sort index checking every row for the words: a LIMIT makes
+        PostgreSQL prefer that walk, which reads the whole index when the matches are
+        rare or all at its far end (sofas sorted dearest first)."""
         sort = query.effective_sort
+        published: Any = F("published_at")
+        price: Any = F("price")
+        if sort_found and _postgres():
+            # The same values, but expressions no index is ordered by.
+            published = ExpressionWrapper(published + Value(dt.timedelta(0)), output_field=DateTimeField())
+            price = ExpressionWrapper(price + Value(0), output_field=BigIntegerField())
         if sort == Sort.NEWEST:
-            return queryset.order_by("-published_at", "-listing_id")
+            return queryset.order_by(published.desc(), "-listing_id")
         if sort == Sort.PRICE_ASC:
-            return queryset.order_by("price", "-listing_id")
+            return queryset.order_by(price.asc(), "-listing_id")
         if sort == Sort.PRICE_DESC:
-            return queryset.order_by("-price", "-listing_id")
+            return queryset.order_by(price.desc(), "-listing_id")
         if sort == Sort.DISTANCE:
             return queryset.order_by(F("distance").asc(nulls_last=True), "-listing_id")
         order: list[Any] = []
@@ -360,71 +465,121 @@ class DatabaseBackend(SearchBackend):
             order.append("-rank")
         return queryset.order_by(*order, "-published_at", "-listing_id")
 
-    def _count_facets(self, queryset: QuerySet[SearchEntry], names: Sequence[str]) -> dict[str, list[FacetCount]]:
-        found: dict[str, list[FacetCount]] = {}
-        aggregates: dict[str, Count] = {}
-        for name in names:
+    def _facet_statement(
+        self, base: QuerySet[SearchEntry], matching: QuerySet[SearchEntry], filters: dict[str, Q]
+    ) -> tuple[str, list[Any]]:
+        """One SQL statement for every facet count and the total.
+
+        The candidates are at most FACET_SAMPLE + 1 rows of `base` (the text and the
+        filters that are not facets) that fail at most one facet filter, in whatever
+        order the index gives them: a fixed amount of work for common words. Each facet
+        counts the candidates passing every filter but its own (FILTER-like CASE
+        expressions over flags computed once per row), one UNION ALL branch per facet
+        over the materialised candidates. The total counts `matching` up to
+        TOTAL_COUNT_LIMIT + 1 rows (taken from the candidates when nothing is filtered)."""
+        flags = {f"f_{name}": ExpressionWrapper(q, output_field=BooleanField()) for name, q in filters.items()}
+        candidates = base.annotate(**flags, price_bucket=_price_bucket()).order_by()
+        if len(filters) > 1:
+            misses = sum(
+                (Case(When(q, then=Value(0)), default=Value(1), output_field=IntegerField()) for q in filters.values()),
+                start=Value(0, output_field=IntegerField()),
+            )
+            candidates = candidates.alias(facet_misses=misses).filter(facet_misses__lte=1)
+        columns = [*CANDIDATE_COLUMNS, "price_bucket", *flags]
+        sample_sql, sample_params = candidates.values(*columns)[: FACET_SAMPLE + 1].query.sql_with_params()
+        quote = connection.ops.quote_name
+
+        def counted(facet: str) -> str:
+            others = [quote(f"f_{name}") for name in filters if name != facet]
+            return f"COUNT(CASE WHEN {' AND '.join(others)} THEN 1 END)" if others else "COUNT(*)"
+
+        # Only constant column names (quoted) are formatted into the SQL; values are parameters.
+        branches: list[str] = []
+        params: list[Any] = list(sample_params)
+        for facet, column in GROUPED_COLUMNS.items():
+            branches.append(
+                f"SELECT %s, {quote(column)}, {counted(facet)} FROM candidates "  # noqa: S608
+                f"WHERE {quote(column)} <> %s GROUP BY {quote(column)}"
+            )
+            params += [facet, " " if facet == "event" else ""]
+        for (facet, value), column in FLAG_COLUMNS.items():
+            branches.append(f"SELECT %s, %s, {counted(facet)} FROM candidates WHERE {quote(column)}")  # noqa: S608
+            params += [facet, value]
+        branches.append("SELECT %s, %s, COUNT(*) FROM candidates")
+        params += ["#sample", ""]
+        if filters:
+            total_sql, total_params = matching.values("listing_id")[: TOTAL_COUNT_LIMIT + 1].query.sql_with_params()
+            branches.append(f"SELECT %s, %s, COUNT(*) FROM ({total_sql}) capped")  # noqa: S608
+            params += ["#total", "", *total_params]
+        return f"WITH candidates AS ({sample_sql}) " + " UNION ALL ".join(branches), params
+
+    def _facets_and_total(
+        self, base: QuerySet[SearchEntry], matching: QuerySet[SearchEntry], filters: dict[str, Q]
+    ) -> tuple[dict[str, list[FacetCount]], int, bool, bool]:
+        """(facets, total, whether more match than `total`, whether the facets count only
+        a sample of the candidates) in one query."""
+        sql, params = self._facet_statement(base, matching, filters)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+        sample = total = 0
+        for facet, value, n in rows:
+            if facet == "#sample":
+                sample = int(n)
+            elif facet == "#total":
+                total = int(n)
+            elif facet == "event":
+                for key in str(value).split():  # " 7 9 ": the rows with both events
+                    counts["event"][key] = counts["event"].get(key, 0) + int(n)
+            elif n:
+                counts[facet][str(value)] = int(n)
+        if not filters:
+            total = sample
+        facets: dict[str, list[FacetCount]] = {}
+        for name in FACETS:
+            values = counts[name]
             if name in FIXED_VALUES:
-                for value in FIXED_VALUES[name]:
-                    condition = (
-                        Q(**{f"delivery_{value}": True}) if name == "delivery" else Q(**{KEYWORD_FIELDS[name]: value})
-                    )
-                    aggregates[f"{name}:{value}"] = Count("listing_id", filter=condition)
-            elif name == "price":
-                for bucket in PRICE_BUCKETS:
-                    condition = Q(price__gte=bucket.low) & (Q(price__lt=bucket.high) if bucket.high else Q())
-                    aggregates[f"price:{bucket.key}"] = Count("listing_id", filter=condition)
-            elif name in ("erasure_verified", "certified"):
-                aggregates[f"{name}:true"] = Count("listing_id", filter=Q(**{name: True}))
-        if aggregates:
-            counts = queryset.aggregate(**aggregates)
-            for name in names:
-                values = {key.split(":", 1)[1]: n for key, n in counts.items() if key.split(":", 1)[0] == name and n}
-                if name == "price":
-                    found[name] = facet_counts(values, order=tuple(b.key for b in PRICE_BUCKETS))
-                elif name in FIXED_VALUES or name in ("erasure_verified", "certified"):
-                    found[name] = facet_counts(values)
-        for name in names:
-            if name in GROUPED_FIELDS:
-                field = GROUPED_FIELDS[name]
-                rows = queryset.exclude(**{field: ""}).values(field).annotate(n=Count("listing_id")).order_by()
-                found[name] = facet_counts({row[field]: row["n"] for row in rows})
-            elif name == "event":
-                events: dict[str, int] = {}
-                for keys in queryset.exclude(event_keys=" ").values_list("event_keys", flat=True):
-                    for key in keys.split():
-                        events[key] = events.get(key, 0) + 1
-                found[name] = facet_counts(events)
-        return found
+                values = {value: n for value, n in values.items() if value in FIXED_VALUES[name]}
+            order = PRICE_BUCKET_KEYS if name == "price" else None
+            facets[name] = facet_counts(values, order=order)
+        return facets, min(total, TOTAL_COUNT_LIMIT), total > TOTAL_COUNT_LIMIT, sample > FACET_SAMPLE
+
+    def _page(
+        self,
+        matching: QuerySet[SearchEntry],
+        query: SearchQuery,
+        exact: Expression | None,
+        rank: Expression | None,
+        *,
+        few: bool,
+    ) -> list[dict[str, Any]]:
+        """The rows of the requested page. Relevance ranks the newest matches only (a
+        window of about RANK_WINDOW rows, a multiple of the page size so that no page
+        straddles it), never every match of a common word; matches past the window
+        follow, newest first. `few`: the words match at most TOTAL_COUNT_LIMIT
+        listings (see `_ordered`)."""
+        start, stop = query.offset, query.offset + query.per_page
+        if start >= MAX_RESULT_WINDOW:
+            return []
+        sort_found = few and query.has_text
+        newest = self._ordered(matching, query.with_changes(sort=Sort.NEWEST), None, None, sort_found=sort_found)
+        if query.effective_sort == Sort.RELEVANCE and rank is not None:
+            window = math.ceil(RANK_WINDOW / query.per_page) * query.per_page
+            if start >= window:
+                return list(newest.values(*HIT_COLUMNS)[start:stop])
+            candidates = SearchEntry.objects.filter(listing_id__in=newest.values("listing_id")[:window])
+            return list(self._ordered(candidates, query, exact, rank).values(*HIT_COLUMNS)[start:stop])
+        ordered = self._ordered(matching, query, exact, rank, sort_found=sort_found)
+        return list(ordered.values(*HIT_COLUMNS)[start:stop])
 
     def search(self, query: SearchQuery) -> SearchResult:
         with _timed() as timer:
             base, exact, rank = self._base(query)
             filters = {name: self._facet_filter(name, value) for name, value in query.active_facet_filters().items()}
             matching = base.filter(*filters.values())
-            total = matching.count()
-            rows: list[Any] = []
-            if query.offset < min(total, MAX_RESULT_WINDOW):
-                rows = list(
-                    self._ordered(matching, query, exact, rank).values(
-                        "listing_id",
-                        "latitude",
-                        "longitude",
-                        "grade",
-                        "certified",
-                        "erasure_verified",
-                        "seller_tier",
-                    )[query.offset : query.offset + query.per_page]
-                )
-            # Facets not being filtered on share one set of filters; each facet that is
-            # filtered on is counted without its own filter.
-            groups: dict[str | None, list[str]] = {}
-            for name in FACETS:
-                groups.setdefault(name if name in filters else None, []).append(name)
-            facets: dict[str, list[FacetCount]] = {}
-            for excluded, names in groups.items():
-                queryset = base.filter(*(q for name, q in filters.items() if name != excluded))
-                facets.update(self._count_facets(queryset, names))
+            facets, total, more, partial = self._facets_and_total(base, matching, filters)
+            rows = self._page(matching, query, exact, rank, few=not more)
         hits = [
             Hit(
                 listing_id=row["listing_id"],
@@ -442,7 +597,13 @@ class DatabaseBackend(SearchBackend):
             for row in rows
         ]
         return SearchResult(
-            hits=hits, total=total, facets=facets, backend=self.name, engine_ms=round(timer.seconds * 1000, 3)
+            hits=hits,
+            total=total,
+            facets=facets,
+            backend=self.name,
+            engine_ms=round(timer.seconds * 1000, 3),
+            total_is_lower_bound=more,
+            facets_are_partial=partial,
         )
 
     def suggest(self, prefix: str, *, limit: int = 8) -> list[str]:
