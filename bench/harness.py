@@ -30,6 +30,10 @@ WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 # Settings that would point the run at shared services; the bench is self-contained
 # (database search backend, Celery tasks run in the request after commit, no Stripe).
 DETACHED = ("CELERY_BROKER_URL", "ELASTICSEARCH_URL", "SEARCH_BACKEND", "STRIPE_SECRET_KEY", "STRIPE_API_BASE")
+# The cache production uses (Redis: rate limits, TOTP, the anonymous page cache), unless
+# CACHE_URL is set: database 8, which the test runs (databases 0-6) leave alone. The page
+# cache's keys hold the server's port, so runs do not read each other's pages.
+BENCH_CACHE_URL = "redis://127.0.0.1:6379/8"
 
 
 def database_url(server: str, name: str) -> str:
@@ -64,6 +68,7 @@ def throwaway_database(server: str, name: str) -> Iterator[str]:
 def bench_environment(url: str, static_root: str) -> dict[str, str]:
     """The environment of the bench process and of gunicorn: same settings, same key."""
     environment = {k: v for k, v in os.environ.items() if k not in DETACHED}
+    environment.setdefault("CACHE_URL", BENCH_CACHE_URL)
     environment.update(
         DJANGO_SETTINGS_MODULE="bench.settings",
         DATABASE_URL=url,
@@ -103,15 +108,116 @@ def prepare(listings: int) -> list[Any]:
     return documents
 
 
+@dataclass(frozen=True)
+class PageExtras:
+    """What the page benchmark needs besides the listings: a flea-market page, a signed
+    erasure certificate and a logged-in person (their session key)."""
+
+    flea_market_path: str
+    verify_path: str
+    session_key: str
+
+
+def prepare_page_extras(*, listing_ids: list[int], at_market: int = 24) -> PageExtras:
+    """One flea market (the demo's page: stall types, six months of dates) with
+    `at_market` of `listing_ids` marked available at its next date, one signed erasure
+    certificate (a provider key, a technician with 2FA and a verified credential, a typed-in
+    draft signed through the services) and a buyer's session. Takes a second or two."""
+    import datetime as dt
+
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+
+    from cms.demo import seed_flea_market
+    from cms.models import EventIndexPage, HomePage, ListingAtEvent
+    from marketplace.models import Membership, Organisation, OrganisationKind, Role, User
+    from wipe_cert.models import TechnicianCredential
+    from wipe_cert.services import certificate_draft_create, certificate_sign, provider_key_create
+
+    now = timezone.now()
+    today = timezone.localdate()
+    home = HomePage.objects.get()
+    events = EventIndexPage(slug="events", title="社区活动 Community events")
+    home.add_child(instance=events)
+    events.save_revision().publish()
+    organiser = Organisation.objects.create(
+        name="Bench organiser", kind=OrganisationKind.EVENT_ORGANISER, uscc="51310000MJ0000001N", verified_at=now
+    )
+    market = seed_flea_market(events, organiser, today)
+    first_date = market.dates.filter(date__gte=today).order_by("date").first()
+    staff = User.objects.create_user(email="bench-staff@example.org", password=None, is_staff=True)
+    if first_date is not None:
+        ListingAtEvent.objects.bulk_create(
+            ListingAtEvent(listing_id=pk, market_date=first_date, added_by=staff) for pk in listing_ids[:at_market]
+        )
+
+    provider = Organisation.objects.create(
+        name="Bench erasure provider",
+        kind=OrganisationKind.ERASURE_PROVIDER,
+        uscc="91310000MA1K000019",
+        verified_at=now,
+    )
+    technician = User.objects.create_user(email="bench-tech@example.org", password=None, display_name="Tech")
+    Membership.objects.create(user=technician, organisation=provider, role=Role.TECHNICIAN)
+    TOTP.activate(technician, "XUNHUANBENCHTOTPSECRETKEYABCDEFG")
+    TechnicianCredential.objects.create(
+        user=technician,
+        provider=provider,
+        number="QC-BENCH-0001",
+        issuer="中国电子工业标准化技术协会",
+        valid_from=today - dt.timedelta(days=30),
+        valid_to=today + dt.timedelta(days=300),
+        verified_at=now,
+    )
+    provider_key_create(actor=staff, provider_id=provider.pk)
+    medium = {
+        "type": "NVMe",
+        "capacity_bytes": 512_000_000_000,
+        "nist_level": "purge",
+        "technique": "sanitize",
+        "status": "success",
+        "result": "erased",
+        "tool": {"name": "nvme-cli", "version": "2.4"},
+        "tool_recorded": True,
+        "verification": {"method": "tool_status", "result": "passed"},
+        "started_at": (now - dt.timedelta(minutes=10)).isoformat(),
+        "ended_at": now.isoformat(),
+    }
+    draft = certificate_draft_create(
+        technician=technician,
+        provider_id=provider.pk,
+        device={"type": "laptop", "maker": "Lenovo", "model": "ThinkPad X1 Carbon Gen 9", "serial": "PF2BENCH"},
+        media=[medium],
+        locks={"activation_lock": "n/a", "frp": "n/a", "mdm": "off", "removable_media_removed": True},
+        device_encrypted=True,
+    )
+    certificate = certificate_sign(technician=technician, certificate_id=draft.pk)
+
+    buyer = User.objects.create_user(email="bench-buyer@example.org", password=None, display_name="买家")
+    session = SessionStore()
+    session[SESSION_KEY] = str(buyer.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = buyer.get_session_auth_hash()
+    session.create()
+    assert session.session_key
+    return PageExtras(
+        flea_market_path=market.url or f"/events/{market.slug}/",
+        verify_path=f"/verify/{certificate.pk}/",
+        session_key=session.session_key,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def machine() -> str:
+def machine(when: str = "before the run") -> str:
     load1, load5, _ = os.getloadavg()
-    return f"{os.cpu_count()} cores, load average {load1:.2f} / {load5:.2f} (1 / 5 min) before the run"
+    return f"{os.cpu_count()} cores, load average {load1:.2f} / {load5:.2f} (1 / 5 min) {when}"
 
 
 class Gunicorn:
@@ -182,9 +288,10 @@ class Gunicorn:
         return "\n".join(text[-lines:])
 
 
-def fetch(url: str, timeout: float = 60) -> tuple[int, bytes]:
+def fetch(url: str, timeout: float = 60, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -209,9 +316,12 @@ def require_wrk() -> str:
     return path
 
 
-def wrk(url: str, *, seconds: float, connections: int, threads: int = 1) -> WrkResult:
-    """One wrk run against `url`; p95 comes from wrk's own latency histogram via the
-    Lua `done` hook (wrk --latency prints p50/75/90/99 only)."""
+def wrk(
+    url: str, *, seconds: float, connections: int, threads: int = 1, headers: dict[str, str] | None = None
+) -> WrkResult:
+    """One wrk run against `url` (with `headers` on every request, e.g. a session cookie);
+    p95 comes from wrk's own latency histogram via the Lua `done` hook (wrk --latency
+    prints p50/75/90/99 only)."""
     command = [
         require_wrk(),
         f"-t{threads}",
@@ -222,8 +332,10 @@ def wrk(url: str, *, seconds: float, connections: int, threads: int = 1) -> WrkR
         "--latency",
         "-s",
         str(WRK_SCRIPT),
-        url,
     ]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(url)
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     match = re.search(r"^BENCH (.*)$", output, re.M)
     if match is None:

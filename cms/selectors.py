@@ -197,6 +197,8 @@ class MarketDateOverview:
 
 def market_upcoming_dates(*, market: FleaMarketPage, today: dt.date) -> list[MarketDateOverview]:
     dates = list(FleaMarketDate.objects.filter(market=market, date__gte=today).order_by("date", "pk"))
+    for market_date in dates:
+        market_date.market = market  # the page shows each date's hours (`opens`): no query per date
     stall_types = list(market.stall_types.all())
     approved: dict[tuple[int, int], int] = {
         (row["market_date_id"], row["stall_type_id"]): row["n"]
@@ -209,15 +211,17 @@ def market_upcoming_dates(*, market: FleaMarketPage, today: dt.date) -> list[Mar
         for row in StallCapacity.objects.filter(market_date__in=dates, capacity__isnull=False)
         if row.capacity is not None
     }
-    listings_by_date: dict[int, list[Listing]] = defaultdict(list)
     marks = ListingAtEvent.objects.filter(market_date__in=dates, listing__status__in=BROWSABLE_STATUSES).select_related(
         "listing"
     )
     listing_ids = {mark.listing_id for mark in marks}
     listings = {listing.pk: listing for listing in listings_browse(filters=BrowseFilters()).filter(pk__in=listing_ids)}
+    # One set of cards (badges: a fixed number of queries) for every date, not one per date.
+    cards = {card.listing.pk: card for card in listing_cards(list(listings.values()))}
+    cards_by_date: dict[int, list[ListingCard]] = defaultdict(list)
     for mark in marks:
         if mark.listing_id in listings:
-            listings_by_date[mark.market_date_id].append(listings[mark.listing_id])
+            cards_by_date[mark.market_date_id].append(cards[mark.listing_id])
     return [
         MarketDateOverview(
             market_date=market_date,
@@ -229,7 +233,7 @@ def market_upcoming_dates(*, market: FleaMarketPage, today: dt.date) -> list[Mar
                 )
                 for stall_type in stall_types
             ],
-            listings=listing_cards(listings_by_date.get(market_date.pk, [])),
+            listings=cards_by_date.get(market_date.pk, []),
         )
         for market_date in dates
     ]

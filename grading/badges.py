@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from grading.models import Appraisal, AppraisalKind
+from grading.rules import Text
 from grading.services import SELF_ASSESSABLE, appraisals_in_review, current_appraisals, listing_valuation
 from marketplace.credit.effects import badge_for
 from marketplace.credit.models import CreditRole
@@ -21,9 +22,16 @@ def grade_label(appraisal: Appraisal) -> str:
     language = "en" if translation.get_language() == "en" else "zh"
     for grade in appraisal.rule_set.document.get("grades", []):
         if grade["key"] == appraisal.grade:
-            label = grade["label"]
-            return str(label.get(language, label.get("zh")) if isinstance(label, dict) else label)
+            return Text.of(grade["label"]).get(language)
     return appraisal.grade
+
+
+def standard_title(appraisal: Appraisal) -> str:
+    """The standard's name in the reader's language (its key, e.g. electronics-mobile, is
+    for machines)."""
+    language = "en" if translation.get_language() == "en" else "zh"
+    title = appraisal.rule_set.document.get("title")
+    return Text.of(title).get(language) if title else appraisal.rule_set_key
 
 
 def standards_url(appraisal: Appraisal) -> str:
@@ -42,8 +50,8 @@ def grade_badges(listings: Sequence[Listing]) -> dict[int, list[Badge]]:
                 label=_("Grade %(grade)s · %(how)s") % {"grade": grade_label(appraisal), "how": how},
                 kind="ok" if appraisal.kind == AppraisalKind.CERTIFIED else "info",
                 url=standards_url(appraisal),
-                title=_("Graded under %(key)s %(version)s")
-                % {"key": appraisal.rule_set_key, "version": appraisal.rule_set_version},
+                title=_("Graded under “%(standard)s”, version %(version)s")
+                % {"standard": standard_title(appraisal), "version": appraisal.rule_set_version},
             )
         ]
     return badges
@@ -51,7 +59,7 @@ def grade_badges(listings: Sequence[Listing]) -> dict[int, list[Badge]]:
 
 def grade_panel(listing: Listing, user: Any, where: str) -> Panel | None:
     appraisal = current_appraisals([listing.pk]).get(listing.pk)
-    band = listing_valuation(listing=listing)
+    band = listing_valuation(listing=listing, current=appraisal)
     if appraisal is None and where == "detail" and band is None:
         return None
     language = "en" if translation.get_language() == "en" else "zh"
@@ -70,6 +78,7 @@ def grade_panel(listing: Listing, user: Any, where: str) -> Panel | None:
             # The seller sees that a newer certified grade waits for staff review.
             "in_review": appraisals_in_review([listing.pk]).get(listing.pk) if where == "manage" else None,
             "grade_label": grade_label(appraisal) if appraisal else "",
+            "standard_title": standard_title(appraisal) if appraisal else "",
             "standards_url": standards_url(appraisal) if appraisal else "",
             "explanation": [f["text"].get(language, f["text"]["zh"]) for f in findings],
             "band": band,

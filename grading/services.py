@@ -771,9 +771,14 @@ def listing_age_years(listing: Listing) -> Decimal | None:
     return (Decimal((timezone.localdate() - start).days) / Decimal("365.25")).quantize(Decimal("0.01"))
 
 
-def listing_valuation(*, listing: Listing) -> Valuation | None:
-    """The fair price band for a listing, or None when there is too little to go on."""
-    current = current_appraisals([listing.pk]).get(listing.pk)
+_UNKNOWN: Any = object()
+
+
+def listing_valuation(*, listing: Listing, current: Appraisal | None = _UNKNOWN) -> Valuation | None:
+    """The fair price band for a listing, or None when there is too little to go on.
+    `current`: the listing's current appraisal (or None) when the caller already read it."""
+    if current is _UNKNOWN:
+        current = current_appraisals([listing.pk]).get(listing.pk)
     params = valuation_params(category=listing.category, device_type=listing_device_type(listing))
     try:
         return value(

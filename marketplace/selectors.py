@@ -3,8 +3,10 @@ number of queries whatever the number of rows."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from marketplace.models import (
@@ -57,7 +59,33 @@ class BrowseFilters:
     query: str = ""
 
 
+# Newest first; the partial indexes listing_browsable_newest_idx (everything),
+# listing_browsable_category_idx and listing_browsable_city_idx serve this order.
+BROWSE_ORDER = ("-published_at", "-pk")
+
+
 def listings_browse(*, filters: BrowseFilters) -> QuerySet[Listing]:
+    return _with_related(_browse_filtered(filters)).order_by(*BROWSE_ORDER)
+
+
+def listing_ids_browse(*, filters: BrowseFilters) -> QuerySet[Listing, int]:
+    """The ids only, in browse order: what a paginator counts and slices (an index scan,
+    no joins), before `listings_by_ids` loads one page of them."""
+    return _browse_filtered(filters).order_by(*BROWSE_ORDER).values_list("pk", flat=True)
+
+
+def listings_by_ids(ids: Iterable[int]) -> list[Listing]:
+    """One page of listings with their related rows, from a sliced `listing_ids_browse`:
+    the ids are read first (an index-only scan, however deep the page), then only their
+    rows are joined. A deep OFFSET over the joined query joined every row it skipped, and
+    `id IN (subquery with LIMIT)` misleads the planner into joining every listing."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    return list(_with_related(Listing.objects.filter(pk__in=wanted)).order_by(*BROWSE_ORDER))
+
+
+def _browse_filtered(filters: BrowseFilters) -> QuerySet[Listing]:
     queryset = Listing.objects.filter(status__in=BROWSABLE_STATUSES)
     if filters.category:
         queryset = queryset.filter(category=filters.category)
@@ -71,7 +99,7 @@ def listings_browse(*, filters: BrowseFilters) -> QuerySet[Listing]:
         queryset = queryset.filter(price__lte=filters.price_max)
     if filters.query:
         queryset = queryset.filter(Q(title__icontains=filters.query) | Q(description__icontains=filters.query))
-    return _with_related(queryset).order_by("-published_at", "-pk")
+    return queryset
 
 
 def listing_public_detail(*, listing_id: int) -> Listing | None:
@@ -92,9 +120,26 @@ def listings_managed_by(*, user: User) -> QuerySet[Listing]:
 
 
 def browse_cities() -> list[str]:
-    return list(
-        Listing.objects.filter(status__in=BROWSABLE_STATUSES).order_by("city").values_list("city", flat=True).distinct()
+    """The cities with listings on sale, in order. A loose index scan (one probe of the
+    partial index listing_browsable_city_idx per city, ~log N each), not a DISTINCT over
+    every listing on sale: the cost follows the number of cities, not of listings."""
+    sql, params = browse_cities_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [city for (city,) in cursor.fetchall()]
+
+
+def browse_cities_sql() -> tuple[str, list[str]]:
+    table = connection.ops.quote_name(Listing._meta.db_table)
+    statuses = ", ".join(["%s"] * len(BROWSABLE_STATUSES))
+    following = f"SELECT city FROM {table} WHERE status IN ({statuses}) AND city > cities.city ORDER BY city LIMIT 1"  # noqa: S608
+    sql = (
+        f"WITH RECURSIVE cities(city) AS ("  # noqa: S608 - a quoted table name and placeholders only
+        f"  SELECT * FROM (SELECT city FROM {table} WHERE status IN ({statuses}) ORDER BY city LIMIT 1) AS lowest"
+        f"  UNION ALL SELECT ({following}) FROM cities WHERE cities.city IS NOT NULL"
+        f") SELECT city FROM cities WHERE city IS NOT NULL"
     )
+    return sql, [str(status) for status in BROWSABLE_STATUSES] * 2
 
 
 def user_notifications(*, user: User) -> QuerySet[Notification]:

@@ -103,7 +103,10 @@ def _shops_of(user: User) -> list[tuple[int, str]]:
 
 def _bookable_dates(market: FleaMarketPage, today: dt.date) -> list[FleaMarketDate]:
     first = today + dt.timedelta(days=market.application_deadline_days)
-    return list(FleaMarketDate.objects.filter(market=market, cancelled=False, date__gte=first).order_by("date"))
+    dates = list(FleaMarketDate.objects.filter(market=market, cancelled=False, date__gte=first).order_by("date"))
+    for market_date in dates:
+        market_date.market = market  # the choices show each date's hours: no query per date
+    return dates
 
 
 def application_form(request: HttpRequest, market: FleaMarketPage, data: Any = None) -> StallApplicationForm:

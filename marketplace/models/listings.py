@@ -173,6 +173,19 @@ class Listing(models.Model):
                 condition=Q(status__in=BROWSABLE),
                 name="listing_browsable_newest_idx",
             ),
+            # Browsing one category or one city, newest first, and the capped count of those
+            # pages (marketplace.pagination): read in order and stopped at the LIMIT. The city
+            # one also lists the cities on sale (one probe per city, selectors.browse_cities).
+            models.Index(
+                fields=["category", "-published_at", "-id"],
+                condition=Q(status__in=BROWSABLE),
+                name="listing_browsable_category_idx",
+            ),
+            models.Index(
+                fields=["city", "-published_at", "-id"],
+                condition=Q(status__in=BROWSABLE),
+                name="listing_browsable_city_idx",
+            ),
             models.Index(fields=["city", "district"], name="listing_place_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
