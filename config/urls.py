@@ -11,6 +11,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from cms import page_cache as cms_page_cache
 from config.api import api
 from config.errors import api_not_found, page_not_found, server_error
 from marketplace.views.accounts import AtomicSignupView
@@ -107,8 +108,12 @@ if settings.DEBUG:
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-# Wagtail serves the CMS page tree (home page, events, book swaps) last.
-urlpatterns.append(path("", include(wagtail_urls)))
+# Wagtail serves the CMS page tree (home page, events, book swaps) last, through the page
+# cache (cms/page_cache.py). Wagtail's own "_util/" views keep their routes.
+urlpatterns += [
+    re_path(r"^(?!_util/)((?:[\w\-]+/)*)$", cms_page_cache.serve),
+    path("", include(wagtail_urls)),
+]
 
 handler404 = page_not_found
 handler500 = server_error

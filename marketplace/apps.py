@@ -8,4 +8,6 @@ class MarketplaceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from marketplace import deploy_checks  # noqa: F401  (registers the `check --deploy` checks)
+        from marketplace import deploy_checks, page_cache  # noqa: F401  (deploy_checks registers checks)
+
+        page_cache.connect()

@@ -101,3 +101,7 @@ stall_no_show = DomainSignal("marketplace.stall_no_show")
 # `provider_id` (the erasure provider organisation) and `technician_id` (the user who
 # issued it). The credit system counts it against the technician as erasure provider.
 erasure_certificate_revoked = DomainSignal("marketplace.erasure_certificate_revoked")
+
+# Sent after commit with `user_id` and `role` ("seller", "shop", …) whenever a credit tier
+# changed (listing pages and cards show sellers' and shops' tiers).
+credit_tier_changed = DomainSignal("marketplace.credit_tier_changed")

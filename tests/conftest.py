@@ -24,6 +24,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _forget_cached_pages():
+    """No test sees pages another test cached (marketplace/page_cache.py)."""
+    from marketplace import page_cache
+
+    page_cache.forget_all()
+
+
 @pytest.fixture
 def user(db):
     return UserFactory()

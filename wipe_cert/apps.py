@@ -8,4 +8,6 @@ class WipeCertConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from wipe_cert import deploy_checks  # noqa: F401  (registers the `check --deploy` checks)
+        from wipe_cert import deploy_checks, page_cache  # noqa: F401  (deploy_checks registers checks)
+
+        page_cache.connect()

@@ -2,6 +2,7 @@
 CELERY_BROKER_URL are set; Celery stays eager except in tests that start a worker."""
 
 from .base import *  # noqa: F403
+from .base import env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -12,3 +13,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# The page cache stores nothing unless a test turns it on (tests/integration/test_page_cache.py)
+# or PAGE_CACHE_SECONDS is set, e.g. to run other suites against it.
+PAGE_CACHE_SECONDS = int(env("PAGE_CACHE_SECONDS", "0"))

@@ -44,7 +44,7 @@ from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationF
 from marketplace.models import Listing, ListingStatus, Membership, Order, Role, User
 from marketplace.services.notifications import moderators, notify
 from marketplace.services.outbox import task_enqueue_on_commit
-from marketplace.signals import listings_changed
+from marketplace.signals import credit_tier_changed, listings_changed
 
 K = CreditEventKind
 SELLER_ROLES = (CreditRole.SELLER, CreditRole.SHOP)
@@ -756,7 +756,9 @@ def score_subjects(
 
 
 def _announce_tier_change(user_id: int, role: str) -> None:
-    """Search shows sellers' and shops' tiers: re-index their listings on sale."""
+    """Search shows sellers' and shops' tiers: re-index their listings on sale. Pages show
+    them on every listing (sold ones too): `credit_tier_changed` tells the page cache."""
+    transaction.on_commit(functools.partial(credit_tier_changed.send, sender=CreditScore, user_id=user_id, role=role))
     if role == CreditRole.SELLER:
         selling = Q(seller_user_id=user_id)
     elif role == CreditRole.SHOP:

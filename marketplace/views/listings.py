@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from marketplace import page_cache
 from marketplace.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import attach_badges, panels_for
 from marketplace.forms.listings import ATTRIBUTE_FORMS, COMMON_FIELDS, ListingPageForm
@@ -45,12 +46,14 @@ from marketplace.models import (
     User,
     VehicleAttributes,
 )
+from marketplace.pagination import CappedPaginator
 from marketplace.selectors import (
     BrowseFilters,
     browse_cities,
     listing_cover,
     listing_detail,
-    listings_browse,
+    listing_ids_browse,
+    listings_by_ids,
     listings_managed_by,
     user_memberships,
 )
@@ -640,6 +643,7 @@ def delivery_labels(listing: Listing) -> list[str]:
 
 
 @require_GET
+@page_cache.cache_public_page(lambda request, pk: (page_cache.listing_scope(pk), page_cache.SITE))
 def listing_public(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     listing = listing_detail(listing_id=pk)
@@ -694,11 +698,13 @@ class BrowseCard:
 
 
 @require_GET
+@page_cache.cache_public_page(lambda request: (page_cache.LISTINGS, page_cache.SITE))
 def browse(request: HttpRequest) -> HttpResponse:
     form = BrowseForm(request.GET, cities=browse_cities())
     filters = form.filters()
     ignored = [(str(form.fields[name].label or pretty_name(name)), errors[0]) for name, errors in form.errors.items()]
-    page = Paginator(listings_browse(filters=filters), BROWSE_PER_PAGE).get_page(request.GET.get("page"))
+    paginator = CappedPaginator(listing_ids_browse(filters=filters), BROWSE_PER_PAGE, load=listings_by_ids)
+    page = paginator.get_page(request.GET.get("page"))
     listings = list(page.object_list)
     attach_badges(listings)
     cards = []
