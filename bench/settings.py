@@ -24,9 +24,10 @@ ROOT_URLCONF = "bench.urls"
 # No SMTP server here: the notifications' e-mails are built and dropped.
 EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 
-# Static files are not part of what is measured: no whitenoise in this project (a proxy
-# serves them in production). Pages render their {% static %} URLs from the manifest
-# collected into BENCH_STATIC_ROOT, as production does; without one, unhashed URLs.
+# Static files as production serves them: collected into BENCH_STATIC_ROOT (bench/harness.py
+# runs collectstatic there: hashed names, .gz and .br copies), rendered from its manifest by
+# {% static %} and served by WhiteNoise from the same gunicorn. Without BENCH_STATIC_ROOT,
+# unhashed URLs, served from the default STATIC_ROOT if it was collected.
 STATIC_ROOT = env("BENCH_STATIC_ROOT", str(STATIC_ROOT))  # noqa: F405
 if not env("BENCH_STATIC_ROOT"):
     STORAGES = {

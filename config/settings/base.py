@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # The Site's name is what allauth's e-mails and pages call us (marketplace migration 0009).
+    "django.contrib.sites",
     # Accounts
     "allauth",
     "allauth.account",
@@ -151,7 +153,8 @@ TIME_ZONE = env("DJANGO_TIME_ZONE", "Asia/Shanghai")
 
 # --- Static and media -------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `manage.py collectstatic` puts the static files (and production serves them from).
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))
@@ -177,6 +180,12 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Anonymous visitors' public pages are kept this many seconds in the cache above
+# (marketplace/page_cache.py; correctness comes from generations bumped by the domain
+# events, the lifetime only bounds what a Redis outage could leave behind). 0 turns storing
+# off: the default without CACHE_URL, since a per-process cache cannot hear other
+# processes' changes.
+PAGE_CACHE_SECONDS = int(env("PAGE_CACHE_SECONDS", "600" if CACHE_URL else "0"))
 
 # --- E-mail -----------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -190,6 +199,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- django-allauth -----------------------------------------------------------
 SITE_NAME = _("Xunhuan")
+# allauth names the site from django.contrib.sites: the subject prefix "[循环 Xunhuan]" and the
+# greeting of every account e-mail. The name is set by a data migration; the domain comes
+# from SITE_DOMAIN when that migration runs (links in e-mails use the request's host).
+SITE_ID = 1
+SITE_DOMAIN = env("SITE_DOMAIN", "127.0.0.1:8000")
 ACCOUNT_ADAPTER = "marketplace.adapters.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -199,7 +213,9 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = False
-ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+# Confirming the address logs the user in, when it happens in the browser session that
+# signed up (allauth's design: a link opened elsewhere only confirms and asks to log in).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "profile"
