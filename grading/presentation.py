@@ -63,6 +63,25 @@ def effects(rule_set: RuleSet, *, deduction: float = 0, cap: str | None = None, 
     return found
 
 
+CITATION_NOTES = {
+    "health": gettext_lazy("health"),
+    "hygiene": gettext_lazy("hygiene"),
+    "replaced parts are always disclosed": gettext_lazy("replaced parts are always disclosed"),
+}
+
+
+def citation_display(citation: str) -> str:
+    """Citations name their sources as published (foreign standards keep their titles);
+    only our own "Platform rule 2026.1" is said in the reader's language."""
+    prefix = "Platform rule"
+    if not citation.startswith(prefix):
+        return citation
+    rest = citation[len(prefix) :]
+    for english, text in CITATION_NOTES.items():
+        rest = rest.replace(f"({english})", f"({text})")
+    return str(_("Platform rule")) + rest
+
+
 def option_label(rule_set: RuleSet, option: Option, *, language: str) -> str:
     """An option with its effect, as graders see it in the forms: "obvious leak (−5 points)"."""
     label = option.label.get(language)
@@ -260,7 +279,7 @@ def _item(rule_set: RuleSet, item: Item, language: str) -> ItemView:
         label=item.label.get(language),
         type=item.type,
         type_label=str(ITEM_TYPE_LABELS[item.type]),
-        citation=item.citation,
+        citation=citation_display(item.citation),
         required=_required(rule_set, item, language),
         help=item.help.get(language) if item.help else "",
         effects=effects(rule_set, deduction=item.deduction_if_true, cap=item.cap_if_true, language=language)
@@ -329,7 +348,7 @@ def standard_view(
                 key=section.key,
                 label=section.label.get(language),
                 part=str(PART_LABELS[section.part]),
-                citation=section.citation,
+                citation=citation_display(section.citation),
                 max_points=number(section.max_points),
                 items=[_item(rule_set, item, language) for item in section.items],
             )
@@ -344,7 +363,7 @@ def standard_view(
                 if gate.outcome == "not_sellable"
                 else _("Forced to %(grade)s whatever the score")
                 % {"grade": rule_set.grade(gate.grade or "").label.get(language)},
-                citation=gate.citation,
+                citation=citation_display(gate.citation),
                 forced_grade=gate.grade or "",
             )
             for gate in rule_set.gates

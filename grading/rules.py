@@ -42,7 +42,14 @@ class Text:
     en: str
 
     def get(self, language: str) -> str:
-        return self.en if language.startswith("en") else self.zh
+        if language.startswith("en"):
+            return self.en
+        # Some shipped labels carry the English name after the Chinese ("上佳 Fine"); the
+        # Chinese page shows the Chinese only, so grade pills read alike ("上佳", "B 级", "一级").
+        suffix = f" {self.en}"
+        if self.en and self.zh.endswith(suffix) and len(self.zh) > len(suffix):
+            return self.zh[: -len(suffix)].rstrip()
+        return self.zh
 
     @classmethod
     def of(cls, value: Mapping[str, str] | str) -> Text:
@@ -566,7 +573,7 @@ def evaluate(rule_set: RuleSet, answers: Mapping[str, Any], facts: Mapping[str, 
                 "band",
                 "score",
                 Text(
-                    zh=f"总分 {score:g}/{rule_set.max_score:g}，对应 {rule_set.grade(grade).label.zh}",
+                    zh=f"总分 {score:g}/{rule_set.max_score:g}，对应 {rule_set.grade(grade).label.get('zh')}",
                     en=f"Score {score:g}/{rule_set.max_score:g}: {rule_set.grade(grade).label.en}",
                 ),
                 grade=grade,
@@ -580,7 +587,7 @@ def evaluate(rule_set: RuleSet, answers: Mapping[str, Any], facts: Mapping[str, 
                 "cap",
                 "cap",
                 Text(
-                    zh=f"{reason.zh}：最高 {rule_set.grade(cap).label.zh}",
+                    zh=f"{reason.zh}：最高 {rule_set.grade(cap).label.get('zh')}",
                     en=f"{reason.en}: at best {rule_set.grade(cap).label.en}",
                 ),
                 grade=cap,
@@ -602,7 +609,8 @@ def evaluate(rule_set: RuleSet, answers: Mapping[str, Any], facts: Mapping[str, 
             if rule_set.rank(gate.grade) > rule_set.rank(grade):
                 grade = gate.grade
             effect = Text(
-                zh=f"定为 {rule_set.grade(gate.grade).label.zh}", en=f"graded {rule_set.grade(gate.grade).label.en}"
+                zh=f"定为 {rule_set.grade(gate.grade).label.get('zh')}",
+                en=f"graded {rule_set.grade(gate.grade).label.en}",
             )
         findings.append(
             Finding(

@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.core import ratelimit
 from allauth.core.exceptions import ImmediateHttpResponse
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -47,6 +49,10 @@ class AccountAdapter(DefaultAccountAdapter):
         return math.ceil(wait)
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        # What allauth's own send_mail puts in every e-mail's context: without current_site
+        # the greeting and the footer lose the site's name.
+        request = allauth_context.request
+        context = {"request": request, "email": email, "current_site": get_current_site(request), **context}
         message = self.render_mail(template_prefix, email, context)
         html = next(
             (content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), None

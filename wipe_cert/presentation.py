@@ -5,13 +5,16 @@ from the tool's report. Shared by the pages, the PDF and the API."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.models import DeviceType
 from wipe_cert.models import ErasureCertificate
 from wipe_cert.payload import MEDIUM, open_identifiers
 from wipe_cert.services import public_status
@@ -122,7 +125,65 @@ def read_values(certificate: ErasureCertificate) -> dict[str, Any]:
 
 
 def missing_fields(certificate: ErasureCertificate) -> list[str]:
-    return list((certificate.imported or {}).get("missing") or [])
+    """What the imported report lacks, in the reader's language (stored as msgids)."""
+    return [gettext(item) for item in (certificate.imported or {}).get("missing") or []]
+
+
+def device_type_label(value: str) -> str:
+    """The device type's name (`laptop` → "Laptop"), for pages; the API keeps the key."""
+    return str(DeviceType(value).label) if value in DeviceType.values else value
+
+
+def source_format_label(value: str) -> str:
+    """The report format's name (`nwipe_log` → "nwipe / ShredOS log file")."""
+    return str(REPORT_FORMAT_LABELS.get(value, value))
+
+
+# The offline verifier (wipe_cert.signing, no Django) reports in plain English; the page
+# shows its lines in the reader's language. A line without a pattern here is shown as is.
+CHECK_LINES: list[tuple[re.Pattern[str], Any]] = [
+    (
+        re.compile(r"provider key (?P<key>\S+) is registered by the platform to (?P<owner>.*)$"),
+        _("the platform registered the provider key %(key)s to %(owner)s"),
+    ),
+    (re.compile(r"payload matches the certificate schema$"), _("the record matches the certificate schema")),
+    (re.compile(r"the platform key is trusted$"), _("the platform key is trusted")),
+    (re.compile(r"provider signature is valid$"), _("the provider's signature is valid")),
+    (re.compile(r"provider key was valid when signing$"), _("the provider key was valid when it signed")),
+    (re.compile(r"platform countersignature is valid$"), _("the platform's countersignature is valid")),
+    (
+        re.compile(r"included in the transparency log \(entry (?P<index>\d+) of (?P<size>\d+)\)$"),
+        _("included in the transparency log (entry %(index)s of %(size)s)"),
+    ),
+    (
+        re.compile(r"the provider key's registration is in the log \(entry (?P<index>\d+)\)$"),
+        _("the provider key's registration is in the log (entry %(index)s)"),
+    ),
+    (
+        re.compile(r"the device identifiers match the certificate's commitments$"),
+        _("the device identifiers match the certificate's commitments"),
+    ),
+    (
+        re.compile(r"the certificate is not in the transparency log at the checkpoint given$"),
+        _("the certificate is not in the transparency log at the checkpoint given"),
+    ),
+    (
+        re.compile(r"provider signature does not match the payload"),
+        _("the provider's signature does not match the record (changed after signing, or another key)"),
+    ),
+    (
+        re.compile(r"the platform marked this certificate (?P<status>\w+)$"),
+        _("the platform marked this certificate as %(status)s"),
+    ),
+]
+
+
+def check_line_display(line: str) -> str:
+    for pattern, text in CHECK_LINES:
+        match = pattern.match(line)
+        if match:
+            return str(text) % match.groupdict() if match.groupdict() else str(text)
+    return line
 
 
 def display_status(certificate: ErasureCertificate, check: BundleCheck | None = None) -> str:
@@ -190,6 +251,14 @@ READ_FIELD_LABELS: dict[str, Any] = {
     "technique": _("Technique"),
     "status": _("Tool status"),
 }
+REPORT_FORMAT_LABELS: dict[str, Any] = {
+    "nwipe_log": _("nwipe / ShredOS log file"),
+    "nwipe_json": _("nwipe JSON report"),
+    "nvme_sanitize_log": _("nvme-cli sanitize-log (JSON), optionally with id-ctrl"),
+    "hdparm_security_erase": _("hdparm security-erase transcript"),
+    "manual": _("entered by hand"),
+}
+RESULT_LABELS: dict[str, Any] = {"erased": _("erased"), "failed": _("failed")}
 ERROR_LABELS: dict[str, Any] = {"pass": _("pass"), "verification": _("verification"), "sync": _("sync")}
 
 
@@ -207,6 +276,8 @@ def format_value(name: str, value: Any) -> str:
         return " ".join(str(part) for part in (value.get("name"), value.get("version")) if part)
     if name == "technique":
         return str(TECHNIQUE_LABELS.get(str(value), value))
+    if name == "result":
+        return str(RESULT_LABELS.get(str(value), value))
     if name == "capacity_bytes" and isinstance(value, int):
         return f"{value:,}"
     if name in ("started_at", "ended_at") and (moment := parse_time(value)) is not None:

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -452,7 +452,10 @@ def certificate_import(
     if len(data) > settings.WIPE_CERT_REPORT_MAX_BYTES:
         raise ValidationFailed(_("The report file is too large."), details={"fields": {"file": [_("Too large.")]}})
     try:
-        report = import_report(report_format, data)
+        # What the report lacks is kept in English (the msgids) and translated for each
+        # reader when shown (presentation.missing_fields), not in the importer's language.
+        with translation.override(None):
+            report = import_report(report_format, data)
     except ReportUnreadable as exc:
         raise ValidationFailed(
             _("The file could not be read as %(format)s: %(why)s") % {"format": report_format, "why": exc},

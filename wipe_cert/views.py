@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from marketplace import page_cache
 from marketplace.errors import DomainError, ErrorCode, MFARequired, NotFound
 from marketplace.models import Listing, Role, User
 from wipe_cert.forms import (
@@ -35,7 +36,9 @@ from wipe_cert.pdf import certificate_pdf
 from wipe_cert.presentation import (
     STATUS_EXPLANATIONS,
     STATUS_LABELS,
+    check_line_display,
     device_display,
+    device_type_label,
     display_status,
     lock_rows,
     medium_rows,
@@ -43,6 +46,7 @@ from wipe_cert.presentation import (
     parse_time,
     plain_payload,
     read_rows,
+    source_format_label,
 )
 from wipe_cert.selectors import certificate_for_member, certificate_get, certificates_of_member, providers_of_member
 from wipe_cert.services import (
@@ -105,6 +109,7 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
             "certificate": certificate,
             "status": display_status(certificate),
             "device": device_display(plain_payload(certificate).get("device") or {}, full=True),
+            "source_format": source_format_label(certificate.source_format),
         }
         for certificate in page.object_list
     ]
@@ -237,6 +242,8 @@ def _detail(
         "locks": lock_rows(payload.get("locks") or {}),
         "read_rows": read_rows(certificate),
         "missing": missing_fields(certificate),
+        "source_format": source_format_label(certificate.source_format),
+        "device_type": device_type_label(str((payload.get("device") or {}).get("type") or "")),
         "imported": bool((certificate.imported or {}).get("read_fields")),
         "reasons": (certificate.acceptance or {}).get("reasons") or [],
         "is_draft": is_draft,
@@ -371,6 +378,7 @@ def _verified(certificate: ErasureCertificate) -> tuple[dict[str, Any], str, Any
 
 
 @require_GET
+@page_cache.cache_public_page(lambda request, pk: (page_cache.ERASURE, page_cache.SITE))
 def verify_page(request: HttpRequest, pk: Any) -> HttpResponse:
     certificate = _signed_certificate(pk)
     bundle, status, check = _verified(certificate)
@@ -396,6 +404,8 @@ def verify_page(request: HttpRequest, pk: Any) -> HttpResponse:
             "checkpoint": checkpoint,
             "checkpoint_time": parse_time(checkpoint.get("timestamp")),
             "check": check,
+            "check_lines": [check_line_display(line) for line in check.checks],
+            "problem_lines": [check_line_display(line) for line in check.problems],
             "json_url": f"/api/v1/erasure-certificates/{certificate.pk}/verification",
             "can_download": can_see,
         },

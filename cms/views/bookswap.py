@@ -13,7 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from cms.models import BookSwapPage, Pupil, SwapBook, SwapBookStatus, SwapDay, SwapWish
 from cms.selectors import swap_green_estimate
@@ -56,7 +56,7 @@ class BookForm(forms.Form):
         label=gettext_lazy("ISBN"), max_length=20, help_text=gettext_lazy("The 13-digit number above the barcode.")
     )
     title = forms.CharField(
-        label=gettext_lazy("Title"),
+        label=pgettext_lazy("book", "Title"),
         max_length=200,
         required=False,
         help_text=gettext_lazy("Only needed when the title is not filled in from the ISBN."),
@@ -64,7 +64,7 @@ class BookForm(forms.Form):
 
 
 class SwapDayForm(forms.Form):
-    title = forms.CharField(label=gettext_lazy("Title"), max_length=120)
+    title = forms.CharField(label=pgettext_lazy("book-swap day", "Title"), max_length=120)
     date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     location = forms.CharField(label=gettext_lazy("Where"), max_length=120, required=False)
     classes = forms.CharField(

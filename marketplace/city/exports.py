@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from marketplace.city.models import item_type_label
 from marketplace.city.periods import Period
@@ -57,7 +58,7 @@ def trade_cells(row: ExportRow) -> list[Any]:
         row.amount,
         yuan(row.amount),
         row.currency,
-        _("Organisation") if row.seller_kind == "organisation" else _("Individual"),
+        _("Organisation") if row.seller_kind == "organisation" else pgettext("seller kind", "Individual"),
         _label(DeliveryMethod, row.delivery),
     ]
 

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.city.periods import Period, last_months
 from marketplace.city.providers import Area
@@ -16,7 +17,7 @@ MAX_PERIOD_DAYS = 366 * 5
 
 
 class StatisticsFilterForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=pgettext_lazy("date range", "From"), widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To (included)"), widget=forms.DateInput(attrs={"type": "date"}))
     # Any "city|district" is accepted (an area with no trades yet simply has none); the
     # select offers the places the statistics know.

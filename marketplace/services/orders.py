@@ -251,6 +251,14 @@ def payment_choices(listing: Listing, delivery_method: str | None = None) -> lis
     return choices
 
 
+def order_arrangements(listing: Listing) -> list[tuple[str, str]]:
+    """Every (delivery, payment) pair a buyer may choose for this listing, in the order
+    the buy form offers them: the first is its default, so it is always a valid one."""
+    return [
+        (delivery, payment) for delivery in delivery_choices(listing) for payment in payment_choices(listing, delivery)
+    ]
+
+
 def check_delivery_and_payment(listing: Listing, delivery_method: str, payment_method: str) -> None:
     fields: dict[str, list[str]] = {}
     if delivery_method not in delivery_choices(listing):
@@ -617,7 +625,13 @@ def _complete_locked(*, order: Order, actor: User | None, reason: str | Promise)
         ),
         seller=(
             gettext_lazy("Completed: %(title)s"),
-            gettext_lazy("Order #%(number)s “%(title)s” is completed (%(reason)s). Your money is released to you."),
+            gettext_lazy("Order #%(number)s “%(title)s” is completed (%(reason)s). Your money is released to you.")
+            if order.is_card
+            # Cash went from hand to hand: the platform never held it, so it releases nothing.
+            else gettext_lazy(
+                "Order #%(number)s “%(title)s” is completed (%(reason)s). The buyer paid you in cash at the "
+                "hand-over; the platform never held this money."
+            ),
         ),
         params={"reason": reason},
     )

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from marketplace.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import order_panels_for
-from marketplace.models import DisputeEvidence, DisputeKind, Party, User
+from marketplace.models import DisputeEvidence, DisputeKind, Party, Payment, PaymentStatus, User
 from marketplace.order_selectors import (
     offers_made_by,
     offers_received_by,
@@ -36,7 +36,7 @@ from marketplace.order_selectors import (
     orders_bought_by,
     orders_sold_by,
 )
-from marketplace.payments.stripe_gateway import card_payments_enabled, decline_message
+from marketplace.payments.stripe_gateway import PaymentError, card_payments_enabled, decline_message
 from marketplace.services.messages import conversation, message_send
 from marketplace.services.offers import offer_accept, offer_counter, offer_decline, offer_make
 from marketplace.services.orders import (
@@ -95,6 +95,16 @@ def _yuan_to_fen(value: str) -> int | None:
     return int(amount * 100)
 
 
+def _delivery_and_payment(request: HttpRequest) -> tuple[str, str]:
+    """The buy and offer forms send one `arrangement` ("pickup:cash"), so only a valid pair
+    can be chosen; separate fields still work for older pages and scripts."""
+    arrangement = request.POST.get("arrangement", "")
+    if ":" in arrangement:
+        delivery, _sep, payment = arrangement.partition(":")
+        return delivery, payment
+    return request.POST.get("delivery_method", ""), request.POST.get("payment_method", "")
+
+
 # --- Forms -----------------------------------------------------------------------------------
 
 
@@ -150,12 +160,13 @@ class CounterForm(forms.Form):
 @login_required
 @require_POST
 def listing_buy(request: HttpRequest, pk: int) -> HttpResponse:
+    delivery_method, payment_method = _delivery_and_payment(request)
     try:
         order = order_place(
             buyer=_user(request),
             listing_id=pk,
-            delivery_method=request.POST.get("delivery_method", ""),
-            payment_method=request.POST.get("payment_method", ""),
+            delivery_method=delivery_method,
+            payment_method=payment_method,
             idempotency_key=request.POST.get("idempotency_key", ""),
         )
     except NotFound as exc:
@@ -179,13 +190,14 @@ def listing_offer(request: HttpRequest, pk: int) -> HttpResponse:
     if amount is None:
         messages.error(request, _("Enter your offer in yuan, e.g. 38 or 38.50."))
         return redirect("listing_detail", pk=pk)
+    delivery_method, payment_method = _delivery_and_payment(request)
     try:
         offer_make(
             buyer=_user(request),
             listing_id=pk,
             amount=amount,
-            delivery_method=request.POST.get("delivery_method", ""),
-            payment_method=request.POST.get("payment_method", ""),
+            delivery_method=delivery_method,
+            payment_method=payment_method,
             message=request.POST.get("message", ""),
         )
     except NotFound as exc:
@@ -320,6 +332,12 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
         _payment, intent = payment_authorise(buyer=user, order_id=pk, token=token)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    except PaymentError as exc:
+        # A recorded refusal is shown once, above the card form; anything else is flashed.
+        latest = Payment.objects.filter(order_id=pk).order_by("-created_at", "-pk").first()
+        if latest is None or not latest.last_error_code:
+            _flash(request, exc)
+        return redirect("order_detail", pk=pk)
     except DomainError as exc:
         _flash(request, exc)
         return redirect("order_detail", pk=pk)
@@ -338,9 +356,16 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
 def order_pay_refresh(request: HttpRequest, pk: int) -> HttpResponse:
     order_get_for_party(user=_user(request), order_id=pk)
     try:
-        payment_refresh(order_id=pk)
+        payment = payment_refresh(order_id=pk)
     except DomainError as exc:
         _flash(request, exc)
+    else:
+        # After 3-D Secure the buyer hears the outcome; a refusal shows on the page itself.
+        if payment is not None and payment.status == PaymentStatus.AUTHORISED:
+            messages.success(
+                request,
+                _("Payment authorised. The money is held and reaches the seller only after you confirm receipt."),
+            )
     return redirect("order_detail", pk=pk)
 
 

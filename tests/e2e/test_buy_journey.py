@@ -63,8 +63,7 @@ def test_buy_a_phone_with_a_card_ship_confirm_and_get_paid(
     log_in(page, live_server, buyer)
     page.goto(f"/listings/{phone.pk}/")
     buy = page.get_by_role("region", name="Buy")
-    buy.get_by_label("Shipping").check()
-    buy.get_by_label("Card (held until you confirm receipt)").check()
+    buy.get_by_label("Shipping · Card (held until you confirm receipt)").check()
     buy.get_by_role("button", name="Buy for ¥2,600.00").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Order #\d+$"))
     expect(page.locator("[data-order-status]")).to_have_text("Waiting for payment")
@@ -73,7 +72,7 @@ def test_buy_a_phone_with_a_card_ship_confirm_and_get_paid(
     expect(page.locator("[data-card-element] input[placeholder=number]")).to_be_visible()
     type_card(page, CARD_DECLINED_ON_ATTACH)
     page.get_by_role("button", name="Authorise ¥2,600.00").click()
-    expect(page.locator(".messages")).to_contain_text("Your card was declined. Nothing was charged")
+    expect(page.locator("[data-payment-error]")).to_contain_text("Your card was declined. Nothing was charged")
     expect(page.locator("[data-order-status]")).to_have_text("Waiting for payment")
 
     type_card(page, CARD_OK)

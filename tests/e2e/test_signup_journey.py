@@ -34,12 +34,11 @@ def test_sign_up_verify_log_in_and_switch_language(page, live_server):
     assert message.to == ["newcomer@example.org"]
     path = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+)", message.body).group(1)
 
-    page.goto(path)
-    page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    assert message.subject == "[循环 Xunhuan] 请确认您的电子邮箱地址"
+    assert "来自循环 Xunhuan的问候" in message.body
 
-    page.fill("#id_login", "newcomer@example.org")
-    page.fill("#id_password", "Recycle-More-2026!")
+    # Confirming in the browser that signed up logs the newcomer in.
+    page.goto(path)
     page.locator("main form button[type=submit]").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("我的账户")
     expect(page.locator("main")).to_contain_text("newcomer@example.org")
