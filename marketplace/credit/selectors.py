@@ -57,6 +57,12 @@ def seller_tiers_for_users(user_ids: Iterable[int]) -> dict[int, str]:
     return tiers_for_users(user_ids, CreditRole.SELLER)
 
 
+def public_tier(user: User) -> str:
+    """The seller tier's name in the current language, as anyone may see it (the flea-market
+    organiser's application list reads it through cms.services.flea)."""
+    return tier_label(seller_tiers_for_users([user.pk])[user.pk])
+
+
 def shop_tiers_for_organisations(organisation_ids: Iterable[int]) -> dict[int, str]:
     """The shop's own tier key (role shop) per organisation id, for search and listing
     badges; a shop without an owner has the newcomer's tier. Two queries."""

@@ -13,7 +13,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from grading.models import AppraisalRequest, AppraisalReview
@@ -541,3 +541,12 @@ def test_the_settlement_task_reports_what_it_credited(provider):
     accepted_certificate(UserFactory(), provider, days_ago=31)
     assert credit_work_settle_task.apply().get() == {"certificates": 1, "appraisals": 0, "events": 2}
     assert credit_work_settle_task.apply().get() == {"certificates": 0, "appraisals": 0, "events": 0}
+
+
+def test_the_flea_market_organiser_sees_an_applicants_seller_tier():
+    """cms reads it through a dotted path; a missing function used to show "—" for all."""
+    from cms.services.flea import applicant_credit_tier
+    from marketplace.credit.selectors import prior_tier, tier_label
+
+    with translation.override("en"):
+        assert applicant_credit_tier(UserFactory()) == tier_label(prior_tier().key) != "—"
