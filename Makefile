@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PORT ?= 8000
 
 .PHONY: install run test lint unit messages lock bench clean
 
@@ -16,11 +17,11 @@ $(STAMP): requirements.lock pyproject.toml
 ## install: create .venv and install the pinned dependencies
 install: $(STAMP)
 
-## run: install, migrate, load the demo, serve http://127.0.0.1:8000 (SQLite, eager Celery)
+## run: install, migrate, load the demo, serve http://127.0.0.1:$(PORT) (SQLite, eager Celery; PORT=8123 to change)
 run: install
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --no-input
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo
-	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py runserver 127.0.0.1:8000
+	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: lint, then the whole suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set)
 test: install lint
