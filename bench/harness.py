@@ -118,6 +118,21 @@ class PageExtras:
     session_key: str
 
 
+def logged_in_session(user: Any) -> str:
+    """The key of a new database session in which `user` is logged in (what the log-in
+    page would leave), for a benchmark client's cookie."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    assert session.session_key
+    return session.session_key
+
+
 def prepare_page_extras(*, listing_ids: list[int], at_market: int = 24) -> PageExtras:
     """One flea market (the demo's page: stall types, six months of dates) with
     `at_market` of `listing_ids` marked available at its next date, one signed erasure
@@ -126,8 +141,6 @@ def prepare_page_extras(*, listing_ids: list[int], at_market: int = 24) -> PageE
     import datetime as dt
 
     from allauth.mfa.totp.internal.auth import TOTP
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
 
     from cms.demo import seed_flea_market
@@ -196,16 +209,11 @@ def prepare_page_extras(*, listing_ids: list[int], at_market: int = 24) -> PageE
     certificate = certificate_sign(technician=technician, certificate_id=draft.pk)
 
     buyer = User.objects.create_user(email="bench-buyer@example.org", password=None, display_name="买家")
-    session = SessionStore()
-    session[SESSION_KEY] = str(buyer.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = buyer.get_session_auth_hash()
-    session.create()
-    assert session.session_key
+    session_key = logged_in_session(buyer)
     return PageExtras(
         flea_market_path=market.url or f"/events/{market.slug}/",
         verify_path=f"/verify/{certificate.pk}/",
-        session_key=session.session_key,
+        session_key=session_key,
     )
 
 

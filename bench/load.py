@@ -68,6 +68,7 @@ from bench.harness import (  # noqa: E402
     DEFAULT_SERVER,
     Gunicorn,
     bench_environment,
+    logged_in_session,
     machine,
     prepare,
     setup_django,
@@ -338,9 +339,7 @@ def create_people(buyers: int, sold: list[int], per_seller: int = 20) -> tuple[l
     the log-in page); the listings in `sold` handed to sellers of `per_seller` listings
     each, with a session each. Returns the buyers' e-mails and listing id → seller session."""
     from allauth.account.models import EmailAddress
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
 
     from marketplace.models import Listing, User
 
@@ -358,13 +357,7 @@ def create_people(buyers: int, sold: list[int], per_seller: int = 20) -> tuple[l
     sessions: dict[int, str] = {}
     for seller, chunk in zip(sellers, chunks, strict=True):
         Listing.objects.filter(pk__in=chunk).update(seller_user=seller, created_by=seller, seller_organisation=None)
-        session = SessionStore()
-        session[SESSION_KEY] = str(seller.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = seller.get_session_auth_hash()
-        session.create()
-        assert session.session_key
-        sessions.update(dict.fromkeys(chunk, session.session_key))
+        sessions.update(dict.fromkeys(chunk, logged_in_session(seller)))
     return [u.email for u in users], sessions
 
 
