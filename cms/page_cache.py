@@ -14,12 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from wagtail import signals as wagtail_signals
 from wagtail import views as wagtail_views
 from wagtail.models import Page, PageViewRestriction, Site
 
-from cms.models import FleaMarketDate
+from cms.models import FleaMarketDate, FleaMarketPage
 from marketplace import page_cache
 
 CMS = "cms"
@@ -29,7 +30,33 @@ def _page_scopes(request: HttpRequest, path: str) -> tuple[str, ...]:
     return (page_cache.LISTINGS, page_cache.SITE, CMS)
 
 
-serve = page_cache.cache_public_page(_page_scopes)(wagtail_views.serve)
+def _members(request: HttpRequest, response: HttpResponse) -> bool:
+    """A page may be served from the cache to logged-in visitors when its type keeps every
+    personal thing in personal parts (`page_cache_members` on the page class) and nobody's
+    view of it is restricted."""
+    page = (getattr(response, "context_data", None) or {}).get("page")
+    if not isinstance(page, Page) or not getattr(type(page), "page_cache_members", False):
+        return False
+    return not page.get_view_restrictions().exists()
+
+
+serve = page_cache.cache_public_page(_page_scopes, members=_members)(wagtail_views.serve)
+
+
+@page_cache.personal_part("flea_member")
+def flea_member(request: HttpRequest, arg: str, context: Any) -> str:
+    """A flea market's "Your applications" and "Apply for a stall" (argument: page id)."""
+    from cms.views.flea import market_member_context
+
+    market = context.get("page") if context is not None else None
+    if not isinstance(market, FleaMarketPage) or market.pk != int(arg):
+        market = FleaMarketPage.objects.live().filter(pk=int(arg)).first()
+        if market is None:
+            return ""
+    data = market_member_context(request, market)
+    if context is not None and context.get("apply_form") is not None:
+        data["apply_form"] = context["apply_form"]  # a refused application keeps its errors
+    return render_to_string("cms/includes/flea_member.html", data, request=request)
 
 
 def _on_pages_changed(sender: Any, **kwargs: Any) -> None:

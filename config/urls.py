@@ -15,6 +15,7 @@ from cms import page_cache as cms_page_cache
 from config.api import api
 from config.errors import api_not_found, page_not_found, server_error
 from marketplace.views.accounts import AtomicSignupView
+from marketplace.views.language import language_choose
 
 # allauth headless endpoints for features we do not offer: phone numbers, login by
 # e-mailed code, and JWT refresh tokens (our app clients use session tokens). Left out of
@@ -86,6 +87,7 @@ urlpatterns = [
     path("cms-admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("language/", language_choose, name="language_choose"),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),
     path("accounts/signup/", AtomicSignupView.as_view(), name="account_signup"),

@@ -8,6 +8,6 @@ class MarketplaceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from marketplace import deploy_checks, page_cache  # noqa: F401  (deploy_checks registers checks)
+        from marketplace import deploy_checks, page_cache, personal_parts  # noqa: F401  (they register checks and parts)
 
         page_cache.connect()

@@ -32,6 +32,17 @@ class Badge:
 class Panel:
     template: str
     context: dict[str, Any]
+    # Set instead of template and context for a personal provider's place on the public page:
+    # the panel is rendered for each visitor as the personal part "listing_panel" of this
+    # argument (marketplace/personal_parts.py), so the rest of the page can be cached.
+    part: str = ""
+
+
+def personal(provider: Callable[..., Panel | None]) -> Callable[..., Panel | None]:
+    """Mark a panel provider whose panel on the public page depends on the visitor (the buy
+    panel): the page keeps its place and renders it per visitor."""
+    provider.personal = True  # type: ignore[attr-defined]
+    return provider
 
 
 BadgeProvider = Callable[[Sequence[Listing]], dict[int, list[Badge]]]
@@ -80,7 +91,15 @@ def attach_badges(listings: Sequence[Listing]) -> None:
 
 
 def panels_for(listing: Listing, user: Any, where: str = "detail") -> list[Panel]:
-    return [panel for provider in panel_providers() if (panel := provider(listing, user, where)) is not None]
+    """The panels of a listing's page. On the public page ("detail") a personal provider's
+    panel is a place to render per visitor (`Panel.part`), whoever is looking now."""
+    panels = []
+    for index, provider in enumerate(panel_providers()):
+        if where == "detail" and getattr(provider, "personal", False):
+            panels.append(Panel(template="", context={}, part=f"{index}:{listing.pk}"))
+        elif (panel := provider(listing, user, where)) is not None:
+            panels.append(panel)
+    return panels
 
 
 # Panels on the order page (settings.MARKETPLACE_ORDER_PANELS): (order, user, party) →

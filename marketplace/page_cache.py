@@ -1,5 +1,5 @@
-"""Whole-page cache for anonymous visitors, and conditional GET for everyone, on the public
-pages (home and the other CMS pages, browse, listing, erasure verification).
+"""Whole-page cache with personal parts, and conditional GET, on the public pages (home and
+the other CMS pages, browse, listing, erasure verification).
 
 Correctness comes from *generations*, not from expiry. A generation is a random token kept
 in Django's default cache under ``pagegen:<scope>``; "bumping" a scope replaces its token.
@@ -32,20 +32,30 @@ old generation, which no longer matches. The page's key holds the language (from
 the cookie or Accept-Language, as LocaleMiddleware chose it), the host, the scheme, the full
 path with its query string and today's date (pages show "upcoming" market dates).
 
-What is cached: the response of a GET by a visitor who is not logged in and has no session
-or messages cookie (so no flash messages and no per-user content), when it answered 200
-text/html without setting a cookie or touching the session. The only per-visitor part of
-such a page is the CSRF token of its forms (the language switcher): it is stored as a
-placeholder and every hit gets the visitor's own token, so the CSRF cookie works as usual.
-Logged-in visitors are never served from the cache. Answers carry ``X-Cache: hit``, or
-``X-Cache: miss`` when the page was just rendered and stored.
+What is cached: the response of a GET answered 200 text/html without setting a cookie or
+touching the session, once for every visitor: *personal parts* keep what differs between
+visitors out of it. A personal part is a named renderer (``personal_part``; the core's in
+marketplace/personal_parts.py: navigation, flash messages, the buy panel, the "Manage" link,
+the report form; cms: a market's applications; wipe_cert: a certificate's full identifiers)
+shown in a template with ``{% personal_part name arg %}``. While a cacheable page renders,
+each part's output is wrapped in markers; the stored page keeps the shared HTML and, in each
+part's place, its name and argument, and every hit renders the parts again for the visitor
+(what a part shows visitors who are not logged in is stored with the page when it is the
+same for all of them, so their hits read no database). Parts' CSRF tokens are the visitor's
+own; the shared HTML has none (the language switcher is a GET form), so a reader's hit sets
+no cookie.
 
-Conditional GET: every answer of a wrapped view carries a strong ETag, a hash of the page
-as shown (CSRF tokens left out) and of the visitor's CSRF secret; ``If-None-Match`` with that
-ETag gets 304. For anonymous hits the ETag is computed once, when the page is stored, so a
-revalidation costs one cache round trip. For logged-in visitors the page is rendered and hashed
-(per-user parts — notifications, offers — are in the hash, so a 304 is never stale; a page
-with a per-render value, like the idempotency key of the buy form, never matches).
+Logged-in members are served from the cache only from entries marked ``members``: the view
+declares (``cache_public_page(members=…)``, or ``response.page_cache_members``) that its
+page shows nothing personal outside parts — and a member's render is stored only then (a
+listing that is not public, a CMS page with view restrictions or a page type that keeps
+personal content in its template never is). Answers carry ``X-Cache: hit``, or ``X-Cache:
+miss`` when the page was just rendered and stored.
+
+Conditional GET: every answer of a wrapped view carries a strong ETag, a hash of the shared
+page, of the personal parts as this visitor sees them (CSRF tokens left out) and of the
+visitor's CSRF secret; ``If-None-Match`` with that ETag gets 304. A page with a per-render
+value in a part, like the idempotency key of the buy form, never matches.
 
 Outages: the cache is Django's default cache (``ResilientRedisCache`` with ``CACHE_URL``).
 While Redis is unreachable every read is a miss and pages are rendered as without a cache.
@@ -84,8 +94,7 @@ LISTINGS = "listings"
 ERASURE = "erasure"
 CSRF_PLACEHOLDER = b"__page_cache_csrf_token__"
 # What Django's {% csrf_token %} renders; the token is then replaced wherever it appears.
-CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([A-Za-z0-9]{32,64})"')
-MESSAGES_COOKIE = "messages"  # django.contrib.messages' CookieStorage
+CSRF_INPUT = re.compile(rb'(?<=name="csrfmiddlewaretoken" value=")([A-Za-z0-9]{32,64})(?=")')
 
 View = Callable[..., HttpResponse]
 ScopesOf = Callable[..., Sequence[str]]
@@ -142,26 +151,110 @@ def forget_all() -> None:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A personal part of a cached page (see "Personal parts" in the module doc)."""
+
+    name: str
+    arg: str
+    # What the part showed a visitor who is not logged in, when the page was stored from such
+    # a visit and the part says that is the same for every such visitor; else None.
+    anonymous: bytes | None
+
+
+@dataclass(frozen=True)
 class CachedPage:
     generations: tuple[str, ...]  # read before the page was rendered; a hit needs them current
-    body: bytes  # CSRF tokens replaced by CSRF_PLACEHOLDER
+    segments: tuple[bytes | Part, ...]  # the shared body (CSRF tokens as CSRF_PLACEHOLDER)
     headers: tuple[tuple[str, str], ...]
-    has_csrf: bool
-    digest: str  # of `body`; the ETag adds the visitor's CSRF secret
+    digest: str  # of the shared body; the ETag adds the parts and the visitor's CSRF secret
+    members: bool  # every personal thing on it is a Part: logged-in visitors may be served
+
+
+# --- Personal parts ------------------------------------------------------------------
+
+
+PartRender = Callable[[HttpRequest, str, Any], str]
+PART_NAME = re.compile(r"[a-z][a-z0-9_]*")
+PART_ARG = re.compile(r"[A-Za-z0-9_.:-]*")
+PART_MARK = re.compile(rb"<!--xh-part:([a-z][a-z0-9_]*):([A-Za-z0-9_.:-]*)-->(.*?)<!--/xh-part-->", re.S)
+RENDERING_PARTS = "_page_cache_parts"  # request attribute: mark parts while this is set
+
+
+@dataclass(frozen=True)
+class PartRenderer:
+    render: PartRender  # (request, arg, template context during a full render or None) -> HTML
+    anonymous_shared: bool  # every visitor who is not logged in sees the same output
+
+
+_part_renderers: dict[str, PartRenderer] = {}
+
+
+def personal_part(name: str, *, anonymous_shared: bool = True) -> Callable[[PartRender], PartRender]:
+    """Register the renderer of a personal part, shown with ``{% personal_part name arg %}``."""
+    if not PART_NAME.fullmatch(name):
+        raise ValueError(f"bad part name {name!r}")
+
+    def register(render: PartRender) -> PartRender:
+        _part_renderers[name] = PartRenderer(render, anonymous_shared)
+        return render
+
+    return register
+
+
+def part_html(request: HttpRequest, name: str, arg: str, context: Any = None) -> str:
+    """The part's HTML for this visitor; wrapped in markers while a cacheable page renders."""
+    arg = str(arg)
+    if not PART_ARG.fullmatch(arg):
+        raise ValueError(f"bad part argument {arg!r}")
+    html = _part_renderers[name].render(request, arg, context)
+    if getattr(request, RENDERING_PARTS, False):
+        return f"<!--xh-part:{name}:{arg}-->{html}<!--/xh-part-->"
+    return html
+
+
+def _split(body: bytes, anonymous: bool) -> tuple[tuple[bytes | Part, ...], list[bytes]]:
+    """The marked body as shared segments and parts, and each part's output as rendered."""
+    segments: list[bytes | Part] = []
+    outputs: list[bytes] = []
+    position = 0
+    for match in PART_MARK.finditer(body):
+        segments.append(body[position : match.start()])
+        name, arg, html = match.group(1).decode(), match.group(2).decode(), match.group(3)
+        keep = anonymous and name in _part_renderers and _part_renderers[name].anonymous_shared
+        segments.append(Part(name, arg, html if keep else None))
+        outputs.append(html)
+        position = match.end()
+    segments.append(body[position:])
+    return tuple(segment for segment in segments if segment != b""), outputs
+
+
+def _unmarked(body: bytes) -> bytes:
+    return PART_MARK.sub(rb"\3", body)
+
+
+def _assemble(request: HttpRequest, page: CachedPage, logged_in: bool) -> tuple[bytes, list[bytes]]:
+    chunks: list[bytes] = []
+    outputs: list[bytes] = []
+    for segment in page.segments:
+        if isinstance(segment, bytes):
+            chunks.append(segment)
+            continue
+        if segment.anonymous is not None and not logged_in:
+            html = segment.anonymous
+        else:
+            html = _part_renderers[segment.name].render(request, segment.arg, None).encode()
+        chunks.append(html)
+        outputs.append(html)
+    return b"".join(chunks), outputs
 
 
 def page_cache_seconds() -> int:
     return int(getattr(settings, "PAGE_CACHE_SECONDS", 0))
 
 
-def _anonymous_cacheable(request: HttpRequest) -> bool:
-    if request.method not in ("GET", "HEAD"):
-        return False
-    cookies = request.COOKIES
-    if settings.SESSION_COOKIE_NAME in cookies or MESSAGES_COOKIE in cookies:
-        return False
+def _logged_in(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
-    return user is None or not user.is_authenticated
+    return user is not None and user.is_authenticated
 
 
 def static_version() -> str:
@@ -205,9 +298,14 @@ def _without_csrf_tokens(body: bytes) -> tuple[bytes, bool]:
     return body, bool(tokens)
 
 
-def _etag(digest: str, request: HttpRequest) -> str:
-    secret = request.META.get("CSRF_COOKIE") or ""
-    return '"' + hashlib.sha256(f"{digest}:{secret}".encode()).hexdigest()[:40] + '"'
+def _etag(digest: str, request: HttpRequest, outputs: Sequence[bytes] = ()) -> str:
+    """A hash of the page as this visitor sees it: the shared body's digest, the personal
+    parts (their CSRF tokens left out: they change with every render) and the CSRF secret."""
+    hasher = hashlib.sha256(digest.encode())
+    for output in outputs:
+        hasher.update(b"\x1f" + CSRF_INPUT.sub(b"", output.replace(CSRF_PLACEHOLDER, b"")))
+    hasher.update(b"\x1f" + (request.META.get("CSRF_COOKIE") or "").encode())
+    return '"' + hasher.hexdigest()[:40] + '"'
 
 
 def _matches(request: HttpRequest, etag: str) -> bool:
@@ -236,18 +334,18 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResp
 
 
 def _from_cache(request: HttpRequest, page: CachedPage) -> HttpResponse:
-    body = page.body
-    if page.has_csrf:
+    body, outputs = _assemble(request, page, _logged_in(request))
+    if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, get_token(request).encode())
     response = HttpResponse(body)
     for name, value in page.headers:
         response[name] = value
     response["X-Cache"] = "hit"
-    return response
+    return _finish(request, response, _etag(page.digest, request, outputs))
 
 
-def _storable(request: HttpRequest, response: HttpResponse) -> bool:
-    if response.status_code != 200 or response.streaming or response.cookies:
+def _storable(request: HttpRequest, response: HttpResponse, members: bool) -> bool:
+    if request.method != "GET" or response.status_code != 200 or response.streaming or response.cookies:
         return False
     if not response.get("Content-Type", "").startswith("text/html"):
         return False
@@ -255,13 +353,30 @@ def _storable(request: HttpRequest, response: HttpResponse) -> bool:
     if any(word in cache_control for word in ("private", "no-store", "no-cache")):
         return False
     session = getattr(request, "session", None)
-    return not (session is not None and session.modified)
+    if session is not None and session.modified:
+        return False
+    # A member's render is shared only when the page says its personal things are all parts.
+    return members or not _logged_in(request)
 
 
-def cache_public_page(scopes_of: ScopesOf) -> Callable[[View], View]:
-    """Decorate a public page's view: anonymous GETs are answered from the cache and every
-    answer gets an ETag. `scopes_of(request, *args, **kwargs)` names the scopes (see the
-    module doc) the page depends on; it must not read the database."""
+Members = bool | Callable[[HttpRequest, HttpResponse], bool]
+
+
+def _members(members: Members, request: HttpRequest, response: HttpResponse) -> bool:
+    declared = getattr(response, "page_cache_members", None)
+    if declared is not None:
+        return bool(declared)
+    return members(request, response) if callable(members) else members
+
+
+def cache_public_page(scopes_of: ScopesOf, *, members: Members = False) -> Callable[[View], View]:
+    """Decorate a public page's view: GETs are answered from the cache and every answer
+    gets an ETag. `scopes_of(request, *args, **kwargs)` names the scopes (see the module
+    doc) the page depends on; it must not read the database. `members` says whether the page
+    shows logged-in visitors nothing personal outside its personal parts, so that they may
+    be served from the cache too: True, or a function of the request and the rendered
+    response; a response may also say so itself with a `page_cache_members` attribute (a
+    listing that is not public, for instance, must not be shared)."""
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
@@ -270,24 +385,34 @@ def cache_public_page(scopes_of: ScopesOf) -> Callable[[View], View]:
                 return view(request, *args, **kwargs)
             key: str | None = None
             current: tuple[str, ...] = ()
-            if page_cache_seconds() > 0 and _anonymous_cacheable(request):
+            if page_cache_seconds() > 0:
                 # Generations first, the database (in the view) after: see the module doc.
                 key, current, page = _lookup(request, scopes_of(request, *args, **kwargs))
-                if page is not None:
-                    return _finish(request, _from_cache(request, page), _etag(page.digest, request))
-            response = view(request, *args, **kwargs)
-            render = getattr(response, "render", None)
-            if callable(render) and not getattr(response, "is_rendered", True):
-                render()  # TemplateResponse (Wagtail pages): the body is needed now
-            if response.status_code != 200 or response.streaming:
+                if page is not None and (page.members or not _logged_in(request)):
+                    return _from_cache(request, page)
+            setattr(request, RENDERING_PARTS, True)
+            try:
+                response = view(request, *args, **kwargs)
+                render = getattr(response, "render", None)
+                if callable(render) and not getattr(response, "is_rendered", True):
+                    render()  # TemplateResponse (Wagtail pages): the body is needed now
+            finally:
+                setattr(request, RENDERING_PARTS, False)
+            if response.streaming:
                 return response
-            body, has_csrf = _without_csrf_tokens(response.content)
-            digest = hashlib.sha256(body).hexdigest()
-            if key is not None and request.method == "GET" and _storable(request, response):
+            marked = response.content
+            response.content = _unmarked(marked)
+            if response.status_code != 200:
+                return response
+            body, _has_csrf = _without_csrf_tokens(marked)
+            segments, outputs = _split(body, anonymous=not _logged_in(request))
+            digest = hashlib.sha256(b"".join(s for s in segments if isinstance(s, bytes))).hexdigest()
+            shared = _members(members, request, response)
+            if key is not None and _storable(request, response, shared):
                 headers = tuple((name, value) for name, value in response.items() if name.lower() != "set-cookie")
-                cache.set(key, CachedPage(current, body, headers, has_csrf, digest), timeout=page_cache_seconds())
+                cache.set(key, CachedPage(current, segments, headers, digest, shared), timeout=page_cache_seconds())
                 response["X-Cache"] = "miss"
-            return _finish(request, response, _etag(digest, request))
+            return _finish(request, response, _etag(digest, request, outputs))
 
         return wrapper
 

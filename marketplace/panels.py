@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy, pgettext
 
-from marketplace.extensions import Panel
+from marketplace.extensions import Panel, personal
 from marketplace.models import DeliveryMethod, Listing, ListingStatus, Offer, OfferStatus, Order, PaymentMethod
 from marketplace.models.orders import ENDED_STATUSES
 from marketplace.order_selectors import open_offers_for_listing
@@ -57,6 +57,7 @@ def buy_arrangements(listing: Listing) -> list[dict[str, str]]:
     ]
 
 
+@personal
 def order_panel(listing: Listing, user: Any, where: str) -> Panel | None:
     if where == "manage":
         return _seller_panel(listing, user)

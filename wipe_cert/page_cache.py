@@ -9,9 +9,12 @@ as the save of the certificate that supersedes it. Bumps happen after commit."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.apps import apps
+from django.http import HttpRequest
+from django.template.loader import render_to_string
 
 from marketplace import page_cache
 from wipe_cert.models import ErasureCertificate
@@ -32,3 +35,23 @@ def connect() -> None:
     others = [model for model in apps.get_app_config("wipe_cert").get_models() if model is not ErasureCertificate]
     page_cache.connect_model_receivers([ErasureCertificate], "wipe_cert.page_cache", _on_certificate_saved)
     page_cache.connect_model_receivers(others, "wipe_cert.page_cache", _on_record_saved)
+
+
+@page_cache.personal_part("erasure_identifiers")
+def erasure_identifiers(request: HttpRequest, arg: str, context: Any) -> str:
+    """The verification page's device and media sections (argument: certificate id): full
+    identifiers for those entitled to them, masked for everyone else."""
+    from wipe_cert.views import identifiers_context
+
+    certificate = context.get("certificate") if context is not None else None
+    if isinstance(certificate, ErasureCertificate) and str(certificate.pk) == arg:
+        data = {name: context.get(name) for name in ("device", "media", "can_download")}
+    else:
+        try:
+            certificate = ErasureCertificate.objects.filter(pk=uuid.UUID(arg)).first()
+        except ValueError:
+            certificate = None
+        if certificate is None:
+            return ""
+        data = identifiers_context(request, certificate)
+    return render_to_string("wipe_cert/_identifiers.html", data, request=request)

@@ -377,13 +377,27 @@ def _verified(certificate: ErasureCertificate) -> tuple[dict[str, Any], str, Any
     return bundle, display_status(certificate, check), check
 
 
+def identifiers_context(request: HttpRequest, certificate: ErasureCertificate) -> dict[str, Any]:
+    """The device and its media as this visitor may see them: in full for the provider,
+    the seller, the buyer of a completed order and staff, else masked. The personal part
+    "erasure_identifiers" of the verification page."""
+    payload = plain_payload(certificate)
+    can_see = request.user.is_authenticated and certificate_can_see_identifiers(
+        user=_user(request), certificate=certificate
+    )
+    return {
+        "device": device_display(payload.get("device") or {}, full=can_see),
+        "media": medium_rows(payload.get("media") or [], full=can_see),
+        "can_download": can_see,
+    }
+
+
 @require_GET
-@page_cache.cache_public_page(lambda request, pk: (page_cache.ERASURE, page_cache.SITE))
+@page_cache.cache_public_page(lambda request, pk: (page_cache.ERASURE, page_cache.SITE), members=True)
 def verify_page(request: HttpRequest, pk: Any) -> HttpResponse:
     certificate = _signed_certificate(pk)
     bundle, status, check = _verified(certificate)
     payload = plain_payload(certificate)
-    can_see = certificate_can_see_identifiers(user=_user(request), certificate=certificate)
     log: Mapping[str, Any] = bundle.get("log") or {}
     checkpoint: Mapping[str, Any] = log.get("checkpoint") or {}
     return render(
@@ -398,8 +412,7 @@ def verify_page(request: HttpRequest, pk: Any) -> HttpResponse:
             "platform_fingerprint": (bundle.get("keys") or {}).get("platform", {}).get("fingerprint", ""),
             "provider": payload.get("provider") or {},
             "issued": parse_time(payload.get("issued_at")),
-            "device": device_display(payload.get("device") or {}, full=can_see),
-            "media": medium_rows(payload.get("media") or [], full=can_see),
+            **identifiers_context(request, certificate),
             "log": log,
             "checkpoint": checkpoint,
             "checkpoint_time": parse_time(checkpoint.get("timestamp")),
@@ -407,7 +420,6 @@ def verify_page(request: HttpRequest, pk: Any) -> HttpResponse:
             "check_lines": [check_line_display(line) for line in check.checks],
             "problem_lines": [check_line_display(line) for line in check.problems],
             "json_url": f"/api/v1/erasure-certificates/{certificate.pk}/verification",
-            "can_download": can_see,
         },
     )
 

@@ -49,6 +49,8 @@ from marketplace.models import Organisation
 class ConsignmentShopPage(  # type: ignore[django-manager-missing]  # Page + abstract mixin
     SanitisedRichTextMixin, OrganisationPageMixin, Page, LocationMixin
 ):
+    # Everything personal on it is a personal part: cached for members too (cms/page_cache.py).
+    page_cache_members: ClassVar[bool] = True
     organisation_kinds = SHOP_KINDS
     organisation = models.ForeignKey(Organisation, **organisation_fk_kwargs(*SHOP_KINDS))
     intro = models.TextField(_("about the shop"), blank=True, max_length=1000)

@@ -81,6 +81,8 @@ def default_setup_time() -> dt.time:
 class FleaMarketPage(  # type: ignore[django-manager-missing]  # Page + abstract mixin
     RoutablePageMixin, SanitisedRichTextMixin, OrganisationPageMixin, Page, LocationMixin
 ):
+    # Everything personal on it is a personal part: cached for members too (cms/page_cache.py).
+    page_cache_members: ClassVar[bool] = True
     organisation_kinds = EVENT_ORGANISER_KINDS
     organisation = models.ForeignKey(Organisation, **organisation_fk_kwargs(*EVENT_ORGANISER_KINDS))
     intro = models.TextField(_("introduction"), blank=True, max_length=1000)

@@ -19,6 +19,8 @@ EVENT_PAGE_TYPES = ["cms.FleaMarketPage", "cms.ConsignmentEventPage", "cms.BookS
 
 
 class HomePage(SanitisedRichTextMixin, Page):
+    # Everything personal on it is a personal part: cached for members too (cms/page_cache.py).
+    page_cache_members: ClassVar[bool] = True
     intro = models.CharField(_("introduction"), max_length=255, blank=True)
     body = RichTextField(_("body"), blank=True, features=["bold", "italic", "link", "ol", "ul", "h2", "h3"])
     featured_count = models.PositiveSmallIntegerField(
@@ -60,6 +62,8 @@ class HomePage(SanitisedRichTextMixin, Page):
 
 
 class EventIndexPage(SanitisedRichTextMixin, Page):
+    # Everything personal on it is a personal part: cached for members too (cms/page_cache.py).
+    page_cache_members: ClassVar[bool] = True
     intro = RichTextField(_("introduction"), blank=True, features=RICHTEXT_FEATURES)
 
     content_panels: ClassVar[list[Panel]] = [*Page.content_panels, FieldPanel("intro")]
@@ -80,6 +84,8 @@ class EventIndexPage(SanitisedRichTextMixin, Page):
 
 
 class StandardPage(SanitisedRichTextMixin, Page):
+    # Everything personal on it is a personal part: cached for members too (cms/page_cache.py).
+    page_cache_members: ClassVar[bool] = True
     """A policy or information page: platform rules, privacy, how consignment works."""
 
     intro = models.CharField(_("introduction"), max_length=255, blank=True)
@@ -99,6 +105,8 @@ class StandardPage(SanitisedRichTextMixin, Page):
 
 
 class GradingStandardsPage(SanitisedRichTextMixin, Page):
+    # Everything personal on it is a personal part: cached for members too (cms/page_cache.py).
+    page_cache_members: ClassVar[bool] = True
     """Lists the published grading rule sets; each links to its full standard at
     /grading/standards/<key>/, rendered from the live rule set."""
 
@@ -122,6 +130,8 @@ class GradingStandardsPage(SanitisedRichTextMixin, Page):
 
 
 class CreditPolicyPage(SanitisedRichTextMixin, Page):
+    # Everything personal on it is a personal part: cached for members too (cms/page_cache.py).
+    page_cache_members: ClassVar[bool] = True
     """The published credit policy. Its numbers (half-life, weights, tier thresholds,
     effects) are rendered from the code's configuration and the live policy table, so
     the page can never drift from what runs; editors write only the text around them."""

@@ -122,13 +122,21 @@ def application_form(request: HttpRequest, market: FleaMarketPage, data: Any = N
 
 
 def market_page_context(request: HttpRequest, market: FleaMarketPage) -> dict[str, Any]:
+    """What every visitor sees; the visitor's own applications and the application form
+    are the personal part "flea_member" (`market_member_context`)."""
     today = timezone.localdate()
-    user = _user(request)
-    context: dict[str, Any] = {
+    return {
         "dates": market_upcoming_dates(market=market, today=today),
         "photos": list(market.photos.select_related("image")),
-        "apply_url": market.url + market.reverse_subpage("apply") if market.url else "",
         "green": market_green_estimate(market=market),
+    }
+
+
+def market_member_context(request: HttpRequest, market: FleaMarketPage) -> dict[str, Any]:
+    user = _user(request)
+    context: dict[str, Any] = {
+        "page": market,
+        "apply_url": market.url + market.reverse_subpage("apply") if market.url else "",
         "card_fees": fee_card_payments_enabled(),
     }
     if user.is_authenticated:

@@ -178,6 +178,9 @@ if CACHE_URL:
             },
         }
     }
+    # Sessions are read from the cache and written through to the database: a logged-in
+    # page costs no session query, and losing Redis falls back to the database.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Anonymous visitors' public pages are kept this many seconds in the cache above

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -20,6 +21,7 @@ from django.core.paginator import Paginator
 from django.forms.utils import pretty_name
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -30,6 +32,7 @@ from marketplace import page_cache
 from marketplace.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import attach_badges, panels_for
 from marketplace.forms.listings import ATTRIBUTE_FORMS, COMMON_FIELDS, ListingPageForm
+from marketplace.forms.moderation import ReportForm
 from marketplace.gates import BlockingReason, evaluate_gates
 from marketplace.models import (
     ALLOWED_TRANSITIONS,
@@ -42,7 +45,6 @@ from marketplace.models import (
     ListingStatus,
     Organisation,
     OrganisationKind,
-    ReportReason,
     User,
     VehicleAttributes,
 )
@@ -63,7 +65,6 @@ from marketplace.services.listings import (
     SHOP_MANAGER_ROLES,
     PublicationBlocked,
     consignor_for_shop,
-    listing_can_manage,
     listing_can_view,
     listing_create,
     listing_get_for_manage,
@@ -85,7 +86,6 @@ MY_LISTINGS_PER_PAGE = 20
 BROWSE_PER_PAGE = 24
 ATTRIBUTE_PREFIX = "attributes"
 REOPENABLE = frozenset({ListingStatus.WITHDRAWN, ListingStatus.EXPIRED})
-REPORTABLE = frozenset({ListingStatus.PUBLISHED, ListingStatus.RESERVED})
 GALLERY_WIDTH = "960"
 
 CATEGORY_BLURBS: dict[str, Any] = {
@@ -159,16 +159,6 @@ class SellAsForm(forms.Form):
         return cleaned
 
 
-class ReportForm(forms.Form):
-    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=ReportReason.choices)
-    details = forms.CharField(
-        label=gettext_lazy("Details (optional)"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-
 class BrowseForm(forms.Form):
     q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=100)
     category = forms.ChoiceField()  # choices set in __init__
@@ -200,6 +190,19 @@ class BrowseForm(forms.Form):
             price_max=_fen(cleaned.get("price_max")),
             query=(cleaned.get("q") or "").strip(),
         )
+
+
+def _search_url(filters: BrowseFilters) -> str:
+    params: dict[str, str] = {"q": filters.query}
+    if filters.category:
+        params["category"] = filters.category
+    if filters.city:
+        params["city"] = filters.city
+    if filters.price_min is not None:
+        params["price_min"] = str(filters.price_min // 100)
+    if filters.price_max is not None:
+        params["price_max"] = str(-(-filters.price_max // 100))  # whole yuan, rounded up
+    return f"{reverse('search')}?{urlencode(params)}"
 
 
 def _fen(yuan: Decimal | None) -> int | None:
@@ -649,22 +652,23 @@ def listing_public(request: HttpRequest, pk: int) -> HttpResponse:
     listing = listing_detail(listing_id=pk)
     if listing is None or not listing_can_view(user=user, listing=listing):
         raise Http404(_("No such listing."))
-    can_manage = listing_can_manage(user=user, listing=listing)
-    can_report = user.is_authenticated and not can_manage and listing.status in REPORTABLE
     attach_badges([listing])
-    return render(
+    response = render(
         request,
         "marketplace/listings/detail.html",
         {
             "listing": listing,
+            # Personal panels (the buy panel), the "Manage" link and the report form are
+            # personal parts (marketplace/personal_parts.py): the rest is the same for all.
             "panels": panels_for(listing, user, "detail"),
             "gallery": _gallery(list(listing.photos.all())),
             "attribute_rows": attribute_rows(listing),
             "delivery": delivery_labels(listing),
-            "can_manage": can_manage,
-            "report_form": ReportForm(prefix="report") if can_report else None,
         },
     )
+    # A listing that is not public is shown to its seller and moderators only: never shared.
+    response.page_cache_members = listing.is_public  # type: ignore[attr-defined]
+    return response
 
 
 @login_required
@@ -698,10 +702,14 @@ class BrowseCard:
 
 
 @require_GET
-@page_cache.cache_public_page(lambda request: (page_cache.LISTINGS, page_cache.SITE))
+@page_cache.cache_public_page(lambda request: (page_cache.LISTINGS, page_cache.SITE), members=True)
 def browse(request: HttpRequest) -> HttpResponse:
     form = BrowseForm(request.GET, cities=browse_cities())
     filters = form.filters()
+    if filters.query:
+        # Words are the search engine's job (ranked, indexed; a substring filter here read
+        # every listing on sale): the same filters go to the search page.
+        return redirect(_search_url(filters))
     ignored = [(str(form.fields[name].label or pretty_name(name)), errors[0]) for name, errors in form.errors.items()]
     paginator = CappedPaginator(listing_ids_browse(filters=filters), BROWSE_PER_PAGE, load=listings_by_ids)
     page = paginator.get_page(request.GET.get("page"))

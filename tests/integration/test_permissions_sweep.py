@@ -39,6 +39,7 @@ PUBLIC_PAGES = {
     "search",
     "search_suggest",
     "set_language",
+    "language_choose",
     # allauth: logging in, signing up, resetting a password, confirming an address.
     "account_login",
     "account_signup",
