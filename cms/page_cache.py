@@ -43,7 +43,7 @@ def _members(request: HttpRequest, response: HttpResponse) -> bool:
 serve = page_cache.cache_public_page(_page_scopes, members=_members)(wagtail_views.serve)
 
 
-@page_cache.personal_part("flea_member")
+@page_cache.personal_part("flea_member", member_scopes=lambda arg: (CMS, page_cache.SITE))
 def flea_member(request: HttpRequest, arg: str, context: Any) -> str:
     """A flea market's "Your applications" and "Apply for a stall" (argument: page id)."""
     from cms.views.flea import market_member_context

@@ -72,7 +72,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -88,6 +88,7 @@ from django.utils.http import parse_etags
 
 GENERATION_PREFIX = "pagegen:"
 PAGE_PREFIX = "page:"
+PART_PREFIX = "part:"
 EPOCH = "epoch"
 SITE = "site"
 LISTINGS = "listings"
@@ -180,25 +181,46 @@ PART_MARK = re.compile(rb"<!--xh-part:([a-z][a-z0-9_]*):([A-Za-z0-9_.:-]*)-->(.*
 RENDERING_PARTS = "_page_cache_parts"  # request attribute: mark parts while this is set
 
 
+PartScopes = Callable[[str], Sequence[str]]  # the part's argument -> scopes it depends on
+
+
 @dataclass(frozen=True)
 class PartRenderer:
     render: PartRender  # (request, arg, template context during a full render or None) -> HTML
     anonymous_shared: bool  # every visitor who is not logged in sees the same output
+    # What a member's output depends on besides the member's own scope (``user_scope``): the
+    # output is kept per member, language and argument until one of them is bumped. None:
+    # rendered on every hit (flash messages).
+    member_scopes: PartScopes | None
+
+
+@dataclass(frozen=True)
+class CachedPart:
+    generations: tuple[str, ...]
+    html: bytes  # CSRF tokens as CSRF_PLACEHOLDER
 
 
 _part_renderers: dict[str, PartRenderer] = {}
 
 
-def personal_part(name: str, *, anonymous_shared: bool = True) -> Callable[[PartRender], PartRender]:
+def personal_part(
+    name: str, *, anonymous_shared: bool = True, member_scopes: PartScopes | None = None
+) -> Callable[[PartRender], PartRender]:
     """Register the renderer of a personal part, shown with ``{% personal_part name arg %}``."""
     if not PART_NAME.fullmatch(name):
         raise ValueError(f"bad part name {name!r}")
 
     def register(render: PartRender) -> PartRender:
-        _part_renderers[name] = PartRenderer(render, anonymous_shared)
+        _part_renderers[name] = PartRenderer(render, anonymous_shared, member_scopes)
         return render
 
     return register
+
+
+def user_scope(user_id: Any) -> str:
+    """Everything personal a member sees: bumped when their notifications, memberships,
+    orders, offers or account change (see ``connect``)."""
+    return f"user:{user_id}"
 
 
 def part_html(request: HttpRequest, name: str, arg: str, context: Any = None) -> str:
@@ -232,19 +254,62 @@ def _unmarked(body: bytes) -> bytes:
     return PART_MARK.sub(rb"\3", body)
 
 
-def _assemble(request: HttpRequest, page: CachedPage, logged_in: bool) -> tuple[bytes, list[bytes]]:
+def _part_key(request: HttpRequest, part: Part) -> str:
+    parts = [translation.get_language() or "", part.name, part.arg, str(request.user.pk)]
+    return PART_PREFIX + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _members_parts(request: HttpRequest, page: CachedPage) -> dict[Part, bytes]:
+    """The member's kept parts of this page that are still current, in one round trip; the
+    others are rendered and kept (generations read before rendering, as for pages)."""
+    wanted: dict[Part, tuple[str, list[str]]] = {}
+    for segment in page.segments:
+        if isinstance(segment, Part) and segment not in wanted:
+            renderer = _part_renderers.get(segment.name)
+            if renderer is not None and renderer.member_scopes is not None:
+                scopes = [user_scope(request.user.pk), *renderer.member_scopes(segment.arg)]
+                wanted[segment] = (_part_key(request, segment), _generation_keys(scopes))
+    if not wanted:
+        return {}
+    found = cache.get_many([key for key, generation_keys in wanted.values() for key in (key, *generation_keys)])
+    kept: dict[Part, bytes] = {}
+    for part, (key, generation_keys) in wanted.items():
+        current = _tokens(generation_keys, found)
+        entry = found.get(key)
+        if isinstance(entry, CachedPart) and entry.generations == current:
+            kept[part] = entry.html
+            continue
+        html, _has_csrf = _without_csrf_tokens(_part_renderers[part.name].render(request, part.arg, None).encode())
+        cache.set(key, CachedPart(current, html), timeout=page_cache_seconds())
+        kept[part] = html
+    return kept
+
+
+def _assemble(request: HttpRequest, key: str, page: CachedPage, logged_in: bool) -> tuple[bytes, list[bytes]]:
     chunks: list[bytes] = []
     outputs: list[bytes] = []
+    kept = _members_parts(request, page) if logged_in else {}
+    learned = False  # a part every stranger sees alike, rendered now: keep it with the page
+    segments: list[bytes | Part] = []
     for segment in page.segments:
         if isinstance(segment, bytes):
             chunks.append(segment)
+            segments.append(segment)
             continue
-        if segment.anonymous is not None and not logged_in:
+        if segment in kept:
+            html = kept[segment]
+        elif segment.anonymous is not None and not logged_in:
             html = segment.anonymous
         else:
             html = _part_renderers[segment.name].render(request, segment.arg, None).encode()
+            if not logged_in and _part_renderers[segment.name].anonymous_shared:
+                segment = Part(segment.name, segment.arg, _without_csrf_tokens(html)[0])
+                learned = True
+        segments.append(segment)
         chunks.append(html)
         outputs.append(html)
+    if learned:
+        cache.set(key, replace(page, segments=tuple(segments)), timeout=page_cache_seconds())
     return b"".join(chunks), outputs
 
 
@@ -333,8 +398,8 @@ def _finish(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResp
     return response
 
 
-def _from_cache(request: HttpRequest, page: CachedPage) -> HttpResponse:
-    body, outputs = _assemble(request, page, _logged_in(request))
+def _from_cache(request: HttpRequest, key: str, page: CachedPage) -> HttpResponse:
+    body, outputs = _assemble(request, key, page, _logged_in(request))
     if CSRF_PLACEHOLDER in body:
         body = body.replace(CSRF_PLACEHOLDER, get_token(request).encode())
     response = HttpResponse(body)
@@ -389,7 +454,7 @@ def cache_public_page(scopes_of: ScopesOf, *, members: Members = False) -> Calla
                 # Generations first, the database (in the view) after: see the module doc.
                 key, current, page = _lookup(request, scopes_of(request, *args, **kwargs))
                 if page is not None and (page.members or not _logged_in(request)):
-                    return _from_cache(request, page)
+                    return _from_cache(request, key, page)
             setattr(request, RENDERING_PARTS, True)
             try:
                 response = view(request, *args, **kwargs)
@@ -442,10 +507,32 @@ def _on_shared_saved(sender: Any, **kwargs: Any) -> None:
 UNSHOWN_USER_FIELDS = frozenset({"last_login", "password"})
 
 
-def _on_user_saved(sender: Any, update_fields: Iterable[str] | None = None, **kwargs: Any) -> None:
+def _on_user_saved(sender: Any, instance: Any, update_fields: Iterable[str] | None = None, **kwargs: Any) -> None:
+    bump_on_commit(user_scope(instance.pk))
     if update_fields is not None and set(update_fields) <= UNSHOWN_USER_FIELDS:
         return
     bump_on_commit(SITE)
+
+
+def members_changed_on_commit(user_ids: Iterable[Any]) -> None:
+    """What these members see of themselves changed (for bulk updates, which send no signal)."""
+    scopes = [user_scope(pk) for pk in user_ids if pk is not None]
+    if scopes:
+        bump_on_commit(*scopes)
+
+
+# A member's own records, and the fields naming the members who see them in personal parts.
+PERSONAL_RECORDS = {
+    "marketplace.Notification": ("user_id",),
+    "marketplace.Membership": ("user_id",),
+    "marketplace.Order": ("buyer_id", "seller_user_id"),
+    "marketplace.Offer": ("buyer_id",),
+}
+
+
+def _on_personal_record_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
+    fields = PERSONAL_RECORDS[sender._meta.label]
+    members_changed_on_commit(getattr(instance, field) for field in fields)
 
 
 def connect_model_receivers(models: Iterable[type[Model]], uid: str, receiver: Callable[..., None]) -> None:
@@ -471,3 +558,6 @@ def connect() -> None:
     from django.db.models.signals import post_save
 
     post_save.connect(_on_user_saved, sender=User, dispatch_uid="page_cache.user")
+    connect_model_receivers(
+        [apps.get_model(label) for label in PERSONAL_RECORDS], "page_cache.personal", _on_personal_record_saved
+    )

@@ -18,14 +18,14 @@ from django.template.loader import render_to_string
 from marketplace.extensions import panel_providers
 from marketplace.forms.moderation import ReportForm
 from marketplace.models import Listing, ListingStatus
-from marketplace.page_cache import personal_part
+from marketplace.page_cache import SITE, listing_scope, personal_part
 from marketplace.services.listings import listing_can_manage
 
 REPORTABLE = frozenset({ListingStatus.PUBLISHED, ListingStatus.RESERVED})
 _LISTINGS = "_personal_parts_listings"  # request attribute: listings read for this request
 
 
-@personal_part("nav")
+@personal_part("nav", member_scopes=lambda arg: ())
 def nav(request: HttpRequest, arg: str, context: Any) -> str:
     return render_to_string("includes/nav_personal.html", request=request)
 
@@ -52,7 +52,7 @@ def _listing_id(arg: str) -> int:
     return int(arg.rpartition(":")[2])
 
 
-@personal_part("listing_panel")
+@personal_part("listing_panel", member_scopes=lambda arg: (listing_scope(_listing_id(arg)), SITE))
 def listing_panel(request: HttpRequest, arg: str, context: Any) -> str:
     """A personal panel provider's panel (marketplace.extensions.personal): "<index>:<id>"."""
     index = int(arg.partition(":")[0])
@@ -66,7 +66,7 @@ def listing_panel(request: HttpRequest, arg: str, context: Any) -> str:
     return render_to_string(panel.template, {"panel": panel.context, "listing": listing}, request=request)
 
 
-@personal_part("listing_manage")
+@personal_part("listing_manage", member_scopes=lambda arg: (listing_scope(_listing_id(arg)),))
 def listing_manage(request: HttpRequest, arg: str, context: Any) -> str:
     if not request.user.is_authenticated:
         return ""
@@ -78,7 +78,7 @@ def listing_manage(request: HttpRequest, arg: str, context: Any) -> str:
     )
 
 
-@personal_part("listing_report")
+@personal_part("listing_report", member_scopes=lambda arg: (listing_scope(_listing_id(arg)),))
 def listing_report(request: HttpRequest, arg: str, context: Any) -> str:
     """The report form, for members looking at a listing on sale they do not sell."""
     if not request.user.is_authenticated:

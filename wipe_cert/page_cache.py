@@ -37,7 +37,7 @@ def connect() -> None:
     page_cache.connect_model_receivers(others, "wipe_cert.page_cache", _on_record_saved)
 
 
-@page_cache.personal_part("erasure_identifiers")
+@page_cache.personal_part("erasure_identifiers", member_scopes=lambda arg: (page_cache.ERASURE,))
 def erasure_identifiers(request: HttpRequest, arg: str, context: Any) -> str:
     """The verification page's device and media sections (argument: certificate id): full
     identifiers for those entitled to them, masked for everyone else."""

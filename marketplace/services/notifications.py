@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 
+from marketplace import page_cache
 from marketplace.models import Notification, User
 from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.tasks import send_email_task
@@ -47,6 +48,7 @@ def notify(
         for user in recipients.values()
     ]
     Notification.objects.bulk_create(notifications)
+    page_cache.members_changed_on_commit(recipients)  # bulk_create sends no signal
     base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
     for notification in notifications:
         text = f"{notification.body}\n\n{base}{link}" if link else notification.body
@@ -90,4 +92,5 @@ def moderators() -> list[User]:
 
 def notifications_mark_all_read(*, user: User) -> int:
     """Mark every unread notification of `user` read; returns how many changed."""
+    page_cache.members_changed_on_commit([user.pk])
     return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from marketplace import page_cache
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, ListingStatus, Offer, OfferSide, OfferStatus, User
 from marketplace.services.listings import listing_can_manage
@@ -96,6 +97,7 @@ def offer_make(
     Offer.objects.filter(listing=listing, buyer=buyer, status=OfferStatus.OPEN, expires_at__lte=timezone.now()).update(
         status=OfferStatus.EXPIRED
     )
+    page_cache.members_changed_on_commit([buyer.pk])
     try:
         with transaction.atomic():
             offer = Offer.objects.create(

@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from marketplace import page_cache
 from marketplace.errors import Conflict, PermissionDenied
 from marketplace.models import (
     ATTRIBUTE_MODELS,
@@ -344,6 +345,7 @@ def withdraw_offers(user: User) -> None:
     Offer.objects.filter(buyer=user, status=OfferStatus.OPEN).update(
         status=OfferStatus.WITHDRAWN, responded_at=timezone.now()
     )
+    page_cache.members_changed_on_commit([user.pk])
 
 
 def remove_credentials_and_sessions(user: User) -> None:
