@@ -24,3 +24,14 @@ def stall_fee_refund_task(self: Any, *, fee_payment_id: int) -> None:
         raise self.retry(exc=exc) from exc
     except DomainError as exc:
         logger.error("Stripe refused to refund stall fee payment %s: %s", fee_payment_id, exc)
+
+
+@shared_task
+def organisation_cms_access_task(*, organisation_id: int) -> None:
+    """Refresh an organisation's Wagtail group (its organisers can open the admin screens)."""
+    from cms.services.access import organisation_cms_access
+    from marketplace.models import Organisation
+
+    organisation = Organisation.objects.filter(pk=organisation_id).first()
+    if organisation is not None:
+        organisation_cms_access(organisation=organisation)

@@ -26,10 +26,14 @@ def notifications(request: HttpRequest) -> dict[str, Any]:
 
 
 def _roles(user: Any) -> set[str]:
-    """The user's roles, plus "consignment_desk" when they run or staff a consignment shop."""
+    """The user's roles, plus "consignment_desk" when they run or staff a consignment shop
+    and "market_organiser" when they run an event organiser (its flea markets' stall
+    applications wait for them)."""
     roles: set[str] = set()
     for role, kind in Membership.objects.filter(user=user).values_list("role", "organisation__kind"):
         roles.add(role)
         if kind == OrganisationKind.CONSIGNMENT_SHOP and role in (Role.OWNER, Role.STAFF):
             roles.add("consignment_desk")
+        if kind == OrganisationKind.EVENT_ORGANISER and role in (Role.OWNER, Role.ORGANISER, Role.STAFF):
+            roles.add("market_organiser")
     return roles

@@ -36,6 +36,22 @@ def user_runs_organisation(*, user: User, organisation_id: int | None) -> bool:
     return any(m.role in CMS_ROLES_BY_KIND.get(m.organisation.kind, frozenset()) for m in memberships)
 
 
+def organisation_runners(*, organisation_id: int | None) -> list[User]:
+    """The active members who run the organisation's pages (they decide stall applications)."""
+    if organisation_id is None:
+        return []
+    memberships = (
+        Membership.objects.filter(organisation_id=organisation_id, user__is_active=True)
+        .select_related("organisation", "user")
+        .order_by("user_id")
+    )
+    return list(
+        {
+            m.user_id: m.user for m in memberships if m.role in CMS_ROLES_BY_KIND.get(m.organisation.kind, frozenset())
+        }.values()
+    )
+
+
 def organisations_run_by(*, user: User) -> list[int]:
     if not user.is_authenticated:
         return []

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -46,8 +47,8 @@ from cms.models import (
     StallType,
 )
 from cms.recurrence import RecurrenceRule, occurrences
-from cms.services.access import user_runs_organisation
-from cms.tasks import stall_fee_refund_task
+from cms.services.access import organisation_runners, user_runs_organisation
+from cms.tasks import organisation_cms_access_task, stall_fee_refund_task
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, Membership, OrganisationKind, Role, User
 from marketplace.models.listings import PUBLIC_STATUSES
@@ -72,6 +73,8 @@ FEE_PURPOSE = "stall_fee"  # the key in MARKETPLACE_FEE_PAYMENT_HANDLERS
 FEE_CURRENCY = "CNY"
 logger = logging.getLogger(__name__)
 NOTIFICATION_KIND = "stall_application"
+# To the market's organisers: an application waits for their decision.
+ORGANISER_NOTIFICATION_KIND = "stall_application_received"
 CREDIT_TIER_FUNCTION = "marketplace.credit.selectors.public_tier"
 
 
@@ -193,6 +196,39 @@ def _notify_applicant(application: StallApplication, subject: Any, body: Any) ->
     )
 
 
+def application_decision_url(application: StallApplication) -> str:
+    """Where the market's organisers approve, waitlist or reject the application: the
+    date's screen in the Wagtail admin, at the application's row."""
+    return reverse("cms_market_date", args=(application.market_date_id,)) + f"#application-{application.pk}"
+
+
+def _notify_organisers(application: StallApplication, market: FleaMarketPage) -> None:
+    organisers = organisation_runners(organisation_id=market.organisation_id)
+    if not organisers:
+        return
+    notify(
+        users=organisers,
+        kind=ORGANISER_NOTIFICATION_KIND,
+        subject=gettext_lazy("New stall application: %(market)s on %(date)s"),
+        body=gettext_lazy(
+            "%(vendor)s applied for a %(stall)s stall at %(market)s on %(date)s (fee %(fee)s). "
+            "Approve it, put it on the waiting list or reject it."
+        ),
+        params={
+            "market": market.title,
+            "date": _date_label(application.market_date),
+            "stall": application.stall_type.name,
+            "vendor": application.vendor_name,
+            "fee": f"¥{application.fee // 100}.{application.fee % 100:02d}",
+        },
+        link=application_decision_url(application),
+    )
+    # The link opens the Wagtail admin: an organiser who joined after the page was last
+    # published is not in the organisation's admin group yet.
+    if any(not user.has_perm("wagtailadmin.access_admin") for user in organisers):
+        task_enqueue_on_commit(organisation_cms_access_task, organisation_id=market.organisation_id)
+
+
 # --- Applying ----------------------------------------------------------------------------
 
 
@@ -252,6 +288,7 @@ def stall_apply(
         fee=stall_type.price + sum(add_on.price for add_on in add_ons),
     )
     application.add_ons.set(add_ons)
+    _notify_organisers(application, market)
     return application
 
 

@@ -44,7 +44,7 @@ def requires_review(user_id: int, role: str) -> bool:
     effects = active_effects(role)
     if not any(TierEffectKind.STAFF_REVIEW in rows for rows in effects.values()):
         return False
-    tier = tiers_for_users([user_id], role)[user_id]
+    tier = tiers_for_users([user_id], role, effects)[user_id]
     return TierEffectKind.STAFF_REVIEW in effects.get(tier, {})
 
 
@@ -62,7 +62,7 @@ def badges_for(user_ids: Iterable[int], role: str) -> dict[int, CreditBadge]:
         user_id: CreditBadge(
             label=label, tier=tier, tier_label=tier_label(tier), url=reverse("credit_profile", args=(user_id,))
         )
-        for user_id, tier in tiers_for_users(ids, role).items()
+        for user_id, tier in tiers_for_users(ids, role, effects).items()
         if tier in badge_tiers
     }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.credit.models import COMMENT_MAX_LENGTH
+
 STARS = [(n, str(n)) for n in range(5, 0, -1)]
 
 
@@ -17,6 +19,16 @@ class RatingForm(forms.Form):
         label=_("Communication"), choices=STARS, coerce=int, widget=forms.RadioSelect
     )
     speed = forms.TypedChoiceField(label=_("Speed"), choices=STARS, coerce=int, widget=forms.RadioSelect)
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Shown on their public profile once both of you have rated (or the rating window closes). "
+            "No phone numbers, account IDs or card numbers."
+        ),
+    )
 
     def __init__(self, *args: object, party: str = "buyer", **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -49,8 +49,8 @@ class CreditTierGate(PublicationGate):
         shop_effects = active_effects(CreditRole.SHOP) if shops else {}
         if not (_gates(seller_effects) or _gates(shop_effects)):
             return {}
-        seller_tiers = seller_tiers_for_users(sellers) if _gates(seller_effects) else {}
-        shop_tiers = shop_tiers_for_organisations(shops) if _gates(shop_effects) else {}
+        seller_tiers = seller_tiers_for_users(sellers, seller_effects) if _gates(seller_effects) else {}
+        shop_tiers = shop_tiers_for_organisations(shops, shop_effects) if _gates(shop_effects) else {}
         capped_sellers = {
             user_id
             for user_id, tier in seller_tiers.items()

@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.models import Order, User
 
@@ -127,6 +128,9 @@ class CreditEvent(models.Model):
         return "neutral"
 
 
+COMMENT_MAX_LENGTH = 280
+
+
 class Rating(models.Model):
     """One party of a completed order rates the other. Sealed (invisible to the other
     party) until both have rated or the rating window closed."""
@@ -142,6 +146,8 @@ class Rating(models.Model):
     as_described = models.PositiveSmallIntegerField(_("as described / as graded"), null=True, blank=True)
     communication = models.PositiveSmallIntegerField(_("communication"))
     speed = models.PositiveSmallIntegerField(_("speed"))
+    # Shown on the ratee's public profile once the rating is revealed; screened like messages.
+    comment = models.CharField(_("comment"), max_length=COMMENT_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(_("rated at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("last raised at"), auto_now=True)
     revealed_at = models.DateTimeField(_("visible since"), null=True, blank=True)
@@ -224,6 +230,9 @@ class TierEffectKind(models.TextChoices):
     NO_CASH_ON_PICKUP = "no_cash_on_pickup", _("No cash-on-pickup reservations")
     BADGE = "badge", _("Top-tier badge")
     STAFF_REVIEW = "staff_review", _("Certificates and grades go to staff review before they count")
+    # Not a consequence of the tier but a condition for reaching it: the score alone does
+    # not give the tier until the subject has completed at least `limit` orders in the role.
+    MIN_COMPLETED_ORDERS = "min_completed_orders", _("Reached only with at least this many completed orders")
 
 
 class TierEffect(models.Model):
@@ -232,7 +241,12 @@ class TierEffect(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=CreditRole.choices)
     tier = models.CharField(_("tier"), max_length=20)
     effect = models.CharField(_("effect"), max_length=30, choices=TierEffectKind.choices)
-    limit = models.PositiveIntegerField(_("limit"), null=True, blank=True, help_text=_("For the listing cap."))
+    limit = models.PositiveIntegerField(
+        _("limit"),
+        null=True,
+        blank=True,
+        help_text=_("For the listing cap, and the number of completed orders a tier needs."),
+    )
     active = models.BooleanField(_("active"), default=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
@@ -244,6 +258,11 @@ class TierEffect(models.Model):
             models.UniqueConstraint(fields=["role", "tier", "effect"], name="tier_effect_unique"),
             models.CheckConstraint(
                 condition=~Q(effect="open_listing_cap") | Q(limit__isnull=False), name="tier_effect_cap_has_limit"
+            ),
+            models.CheckConstraint(
+                condition=~Q(effect="min_completed_orders") | Q(limit__isnull=False),
+                name="tier_effect_min_orders_has_limit",
+                violation_error_message=_("Give the number of completed orders the tier needs in “limit”."),
             ),
         ]
 
@@ -279,7 +298,7 @@ class RatingRing(models.Model):
 
 
 class AppealStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("case status", "Open")
     UPHELD = "upheld", _("Upheld")
     REJECTED = "rejected", _("Rejected")
 

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from marketplace.credit.models import CreditRole, CreditScore
-from marketplace.credit.selectors import credit_report_counts, prior_tier
-from marketplace.credit.services import prior_score
+from marketplace.credit.selectors import credit_report_counts
+from marketplace.credit.services import prior_score, prior_tier_key, tier_min_orders
 from marketplace.credit.signing import fingerprint_of, public_key_b64, published_key_entry, sign_report
 from marketplace.models import User
 
@@ -54,7 +54,7 @@ def report_document(*, user: User, now: dt.datetime | None = None) -> dict[str, 
     now = now or timezone.now()
     found = credit_report_counts(user)
     scores = {s.role: s for s in CreditScore.objects.filter(user=user)}
-    default = prior_tier()
+    min_orders = tier_min_orders()
     roles = []
     for role in CreditRole.values:
         counts = found["counts"].get(role, {})
@@ -65,7 +65,7 @@ def report_document(*, user: User, now: dt.datetime | None = None) -> dict[str, 
             {
                 "role": role,
                 "score": stored.score if stored else prior_score(),
-                "tier": stored.tier if stored else default.key,
+                "tier": stored.tier if stored else prior_tier_key(role, min_orders, now),
                 "counts": dict(sorted(counts.items())),
             }
         )

@@ -77,8 +77,15 @@ class Policy:
         Tier("restricted", 0, "受限", "Restricted"),
     )
 
-    def tier_for(self, score: int) -> Tier:
-        return next(tier for tier in self.tiers if score >= tier.minimum)
+    def tier_for(self, score: int, *, completed_orders: int = 0, min_orders: Mapping[str, int] | None = None) -> Tier:
+        """The best tier the score reaches whose minimum of completed orders (`min_orders`,
+        tier key → orders, from the staff-edited policy table) is also met."""
+        needed = min_orders or {}
+        return next(
+            tier
+            for tier in self.tiers
+            if score >= tier.minimum and (completed_orders >= needed.get(tier.key, 0) or tier is self.tiers[-1])
+        )
 
 
 POLICY = Policy()
@@ -117,6 +124,12 @@ class Score:
     beta: float
     contributions: tuple[Contribution, ...]
     next_tier: Tier | None
+    # Completed orders that count (not inside a detected ring), and the tier the score alone
+    # would reach when a minimum of completed orders holds the subject below it.
+    completed_orders: int = 0
+    score_tier: Tier | None = None
+    # Completed orders the next tier needs (0: none required).
+    next_tier_orders: int = 0
 
     def top(self, n: int = 5) -> list[Contribution]:
         return sorted((c for c in self.contributions if c.counted), key=lambda c: -abs(c.impact))[:n]
@@ -180,15 +193,28 @@ def _scaled(alpha: float, beta: float) -> float:
     return 1000 * alpha / (alpha + beta)
 
 
+def completed_orders(evidence: Iterable[Evidence], discounted: frozenset[str] = frozenset()) -> int:
+    """Completed orders that count towards a tier's minimum: not those with members of a
+    detected rating ring."""
+    return sum(
+        1
+        for item in evidence
+        if item.kind == "order_completed" and item.positive > 0 and (item.counterparty not in discounted)
+    )
+
+
 def score(
     evidence: Iterable[Evidence],
     *,
     now: dt.datetime,
     policy: Policy = POLICY,
     discounted: frozenset[str] = frozenset(),
+    min_orders: Mapping[str, int] | None = None,
 ) -> Score:
     """The score of one subject in one role. `discounted` names counterparties whose
-    ratings are discounted (members of a detected rating ring)."""
+    ratings are discounted (members of a detected rating ring); `min_orders` (tier key →
+    completed orders) keeps a subject with too few completed orders below a tier their
+    score alone would reach."""
     items = sorted(evidence, key=lambda e: (e.at, e.event_id))
     # Per event: (weighted positive, weighted negative) it adds to the Beta parameters.
     added: dict[str, tuple[float, float]] = {}
@@ -230,15 +256,22 @@ def score(
             )
         )
     value = round(final)
-    tier = policy.tier_for(value)
-    better = [t for t in policy.tiers if t.minimum > value]
+    orders = completed_orders(items, discounted)
+    tier = policy.tier_for(value, completed_orders=orders, min_orders=min_orders)
+    by_score = policy.tier_for(value)
+    # The tiers are listed best first: the next one up is the one just before this one.
+    position = policy.tiers.index(tier)
+    next_tier = policy.tiers[position - 1] if position > 0 else None
     return Score(
         value=value,
         tier=tier,
         alpha=alpha,
         beta=beta,
         contributions=tuple(contributions),
-        next_tier=min(better, key=lambda t: t.minimum) if better else None,
+        next_tier=next_tier,
+        completed_orders=orders,
+        score_tier=by_score if by_score != tier else None,
+        next_tier_orders=(min_orders or {}).get(next_tier.key, 0) if next_tier else 0,
     )
 
 
@@ -281,13 +314,24 @@ def improvements(result: Score, policy: Policy = POLICY, *, role: str = "seller"
             hints.append(hint)
     if result.next_tier is not None:
         tier = result.next_tier
-        zh, en = WORK_HINTS.get(role, ("再完成一些好评订单", "More well-rated completed orders"))
-        hints.append(
-            (
-                f"{zh}可升至“{tier.label_zh}”（需 {tier.minimum} 分）。",
-                f"{en} lead to “{tier.label_en}” ({tier.minimum} points).",
+        missing = result.next_tier_orders - result.completed_orders
+        if missing > 0:
+            hints.append(
+                (
+                    f"“{tier.label_zh}”需要至少 {result.next_tier_orders} 笔已完成的订单（你已完成 "
+                    f"{result.completed_orders} 笔），再完成 {missing} 笔即可满足。",
+                    f"“{tier.label_en}” needs at least {result.next_tier_orders} completed orders (you have "
+                    f"{result.completed_orders}): {missing} more to go.",
+                )
             )
-        )
+        if result.value < tier.minimum:
+            zh, en = WORK_HINTS.get(role, ("再完成一些好评订单", "More well-rated completed orders"))
+            hints.append(
+                (
+                    f"{zh}可升至“{tier.label_zh}”（需 {tier.minimum} 分）。",
+                    f"{en} lead to “{tier.label_en}” ({tier.minimum} points).",
+                )
+            )
     return hints
 
 

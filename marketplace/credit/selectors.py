@@ -24,12 +24,30 @@ from marketplace.credit.models import (
     TierEffect,
     TierEffectKind,
 )
-from marketplace.credit.services import EVENT_COLUMNS, active_rings, organisation_subjects, score_subjects
+from marketplace.credit.services import (
+    EVENT_COLUMNS,
+    active_rings,
+    organisation_subjects,
+    prior_tier_key,
+    score_subjects,
+    tier_min_orders,
+)
 from marketplace.models import Order, User
 
 
-def prior_tier() -> scoring.Tier:
-    return scoring.score([], now=timezone.now()).tier
+def prior_tier(role: str = CreditRole.SELLER) -> scoring.Tier:
+    """A newcomer's tier in `role`: the prior's score, held below the tiers that need
+    completed orders. One query."""
+    key = prior_tier_key(role, tier_min_orders())
+    return next(t for t in scoring.POLICY.tiers if t.key == key)
+
+
+def _min_orders_of(effects: dict[str, dict[str, TierEffect]]) -> dict[str, int]:
+    return {
+        tier: int(rows[TierEffectKind.MIN_COMPLETED_ORDERS].limit or 0)
+        for tier, rows in effects.items()
+        if TierEffectKind.MIN_COMPLETED_ORDERS in rows
+    }
 
 
 def tier_label(key: str) -> str:
@@ -44,17 +62,27 @@ def tier_labels(keys: Iterable[str]) -> dict[str, str]:
     return {key: tier_label(key) for key in keys}
 
 
-def tiers_for_users(user_ids: Iterable[int], role: str) -> dict[int, str]:
-    """Tier key per user in `role` (newcomers: the prior's tier). One query."""
+def tiers_for_users(
+    user_ids: Iterable[int], role: str, effects: dict[str, dict[str, TierEffect]] | None = None
+) -> dict[int, str]:
+    """Tier key per user in `role` (newcomers: the prior's tier). One query, and one more
+    for the policy table when a newcomer is among them and the caller did not pass the
+    role's `active_effects`."""
     ids = set(user_ids)
     found = dict(CreditScore.objects.filter(user_id__in=ids, role=role).values_list("user_id", "tier"))
-    default = prior_tier().key
+    if len(found) == len(ids):
+        return found
+    if effects is None:
+        effects = active_effects(role)
+    default = prior_tier_key(role, {role: _min_orders_of(effects)})
     return {user_id: found.get(user_id, default) for user_id in ids}
 
 
-def seller_tiers_for_users(user_ids: Iterable[int]) -> dict[int, str]:
+def seller_tiers_for_users(
+    user_ids: Iterable[int], effects: dict[str, dict[str, TierEffect]] | None = None
+) -> dict[int, str]:
     """Seller tier key per user id (for search and listing badges)."""
-    return tiers_for_users(user_ids, CreditRole.SELLER)
+    return tiers_for_users(user_ids, CreditRole.SELLER, effects)
 
 
 def public_tier(user: User) -> str:
@@ -63,13 +91,19 @@ def public_tier(user: User) -> str:
     return tier_label(seller_tiers_for_users([user.pk])[user.pk])
 
 
-def shop_tiers_for_organisations(organisation_ids: Iterable[int]) -> dict[int, str]:
+def shop_tiers_for_organisations(
+    organisation_ids: Iterable[int], effects: dict[str, dict[str, TierEffect]] | None = None
+) -> dict[int, str]:
     """The shop's own tier key (role shop) per organisation id, for search and listing
     badges; a shop without an owner has the newcomer's tier. Two queries."""
     ids = set(organisation_ids)
     subjects = organisation_subjects(ids)
-    tiers = tiers_for_users(subjects.values(), CreditRole.SHOP)
-    default = prior_tier().key
+    if effects is None and len(subjects) < len(ids):
+        effects = active_effects(CreditRole.SHOP)
+    tiers = tiers_for_users(subjects.values(), CreditRole.SHOP, effects)
+    if len(subjects) == len(ids):
+        return {org_id: tiers[subjects[org_id]] for org_id in ids}
+    default = prior_tier_key(CreditRole.SHOP, {CreditRole.SHOP: _min_orders_of(effects or {})})
     return {org_id: tiers[subjects[org_id]] if org_id in subjects else default for org_id in ids}
 
 
@@ -82,8 +116,9 @@ def active_effects(role: str) -> dict[str, dict[str, TierEffect]]:
 
 
 def effect_for(user_id: int, role: str, effect: str) -> TierEffect | None:
-    tier = tiers_for_users([user_id], role)[user_id]
-    return active_effects(role).get(tier, {}).get(effect)
+    effects = active_effects(role)
+    tier = tiers_for_users([user_id], role, effects)[user_id]
+    return effects.get(tier, {}).get(effect)
 
 
 # --- Public profile ----------------------------------------------------------------------------
@@ -106,14 +141,24 @@ class PublicCredit:
     ratings_received: int
     positive_ratings: int
     badges: list[str] = field(default_factory=list)
+    # Visible ratings with a comment, newest first (sealed ones never appear).
+    comments: list[Rating] = field(default_factory=list)
+
+
+PROFILE_COMMENTS = 10
 
 
 def public_credit(*, user: User) -> PublicCredit:
     """What anyone may see: tiers, counts and badges, never the events themselves."""
     scores = {s.role: s for s in CreditScore.objects.filter(user=user)}
-    default = prior_tier().key
+    min_orders = tier_min_orders() if len(scores) < len(CreditRole.values) else {}
     roles = [
-        PublicRole(role, str(CreditRole(role).label), scores[role].tier if role in scores else default, "")
+        PublicRole(
+            role,
+            str(CreditRole(role).label),
+            scores[role].tier if role in scores else prior_tier_key(role, min_orders),
+            "",
+        )
         for role in CreditRole.values
         if role in scores or role in (CreditRole.SELLER, CreditRole.BUYER)
     ]
@@ -128,6 +173,11 @@ def public_credit(*, user: User) -> PublicCredit:
     # One badge per role whose top tier the user reached ("top_seller", "top_technician", …).
     badge_rows = set(TierEffect.objects.filter(effect=TierEffectKind.BADGE, active=True).values_list("role", "tier"))
     badges = [f"top_{role.role}" for role in roles if (role.role, role.tier) in badge_rows]
+    comments = list(
+        Rating.objects.filter(ratee=user, revealed_at__isnull=False)
+        .exclude(comment="")
+        .order_by("-revealed_at", "-pk")[:PROFILE_COMMENTS]
+    )
     return PublicCredit(
         user=user,
         roles=roles,
@@ -136,6 +186,7 @@ def public_credit(*, user: User) -> PublicCredit:
         ratings_received=ratings["n"],
         positive_ratings=ratings["positive"],
         badges=badges,
+        comments=comments,
     )
 
 
@@ -164,6 +215,12 @@ class Breakdown:
     roles: list[str]
     effects: list[TierEffect]
     period_start: dt.datetime | None
+    # Completed orders that count, and the tier the score alone reaches when too few
+    # completed orders hold the subject below it (None otherwise).
+    completed_orders: int = 0
+    score_tier: scoring.Tier | None = None
+    score_tier_orders: int = 0
+    next_tier_orders: int = 0
 
 
 def roles_of(user: User) -> list[str]:
@@ -179,8 +236,9 @@ def credit_breakdown(*, user: User, role: str, now: dt.datetime | None = None, t
         .order_by("-occurred_at", "-pk")
     )
     rows = [tuple(getattr(e, "pk" if c == "pk" else c) for c in EVENT_COLUMNS) for e in events]
-    result, _n = score_subjects(rows, now=now, rings=active_rings()).get(
-        (user.pk, role), (scoring.score([], now=now), 0)
+    min_orders = tier_min_orders()
+    result, _n = score_subjects(rows, now=now, rings=active_rings(), min_orders=min_orders).get(
+        (user.pk, role), (scoring.score([], now=now, min_orders=min_orders.get(role)), 0)
     )
     by_id = {str(e.pk): e for e in events}
     top_rows = [ContributionRow(by_id[c.event_id], c.impact) for c in result.top(top) if abs(c.impact) >= 0.5]
@@ -188,7 +246,11 @@ def credit_breakdown(*, user: User, role: str, now: dt.datetime | None = None, t
     hints = [en if english else zh for zh, en in scoring.improvements(result, role=role)]
     reversed_ids = {e.reverses_id for e in events if e.reverses_id}
     counts = Counter(e.kind for e in events if e.reverses_id is None and e.pk not in reversed_ids)
-    tier_effects = list(TierEffect.objects.filter(role=role, tier=result.tier.key, active=True))
+    tier_effects = list(
+        TierEffect.objects.filter(role=role, tier=result.tier.key, active=True).exclude(
+            effect=TierEffectKind.MIN_COMPLETED_ORDERS
+        )
+    )
     return Breakdown(
         role=role,
         score=result.value,
@@ -204,6 +266,10 @@ def credit_breakdown(*, user: User, role: str, now: dt.datetime | None = None, t
         roles=roles_of(user),
         effects=tier_effects,
         period_start=min((e.occurred_at for e in events), default=None),
+        completed_orders=result.completed_orders,
+        score_tier=result.score_tier,
+        score_tier_orders=min_orders.get(role, {}).get(result.score_tier.key, 0) if result.score_tier else 0,
+        next_tier_orders=result.next_tier_orders,
     )
 
 

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +25,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from marketplace.contact_screening import screen
 from marketplace.credit import scoring
 from marketplace.credit.models import (
+    COMMENT_MAX_LENGTH,
     AppealStatus,
     CreditAppeal,
     CreditConsent,
@@ -39,6 +41,8 @@ from marketplace.credit.models import (
     Rating,
     RatingRing,
     RingStatus,
+    TierEffect,
+    TierEffectKind,
 )
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from marketplace.models import Listing, ListingStatus, Membership, Order, Role, User
@@ -56,6 +60,33 @@ def rating_window() -> dt.timedelta:
 
 def prior_score() -> int:
     return scoring.score([], now=timezone.now()).value
+
+
+# role → tier key → completed orders the tier needs (TierEffectKind.MIN_COMPLETED_ORDERS).
+MinOrders = Mapping[str, Mapping[str, int]]
+
+
+def tier_min_orders() -> dict[str, dict[str, int]]:
+    """The minimums of completed orders in the staff-edited policy table, per role and
+    tier. One query."""
+    found: dict[str, dict[str, int]] = {}
+    rows = TierEffect.objects.filter(effect=TierEffectKind.MIN_COMPLETED_ORDERS, active=True)
+    for role, tier, limit in rows.values_list("role", "tier", "limit"):
+        found.setdefault(role, {})[tier] = int(limit or 0)
+    return found
+
+
+def prior_tier_key(role: str, min_orders: MinOrders, now: dt.datetime | None = None) -> str:
+    """The tier of a newcomer (no records, no completed orders) in `role`."""
+    return scoring.score([], now=now or timezone.now(), min_orders=min_orders.get(role)).tier.key
+
+
+def tier_requirements_changed() -> None:
+    """Staff changed the policy table: stored tiers follow the new minimums of completed
+    orders after commit (a full recompute, the nightly job's work)."""
+    from marketplace.credit.tasks import credit_recompute_all_task
+
+    task_enqueue_on_commit(credit_recompute_all_task)
 
 
 # --- Who is scored for an order ------------------------------------------------------------
@@ -467,9 +498,13 @@ def rating_submit(
     communication: Any,
     speed: Any,
     as_described: Any = None,
+    comment: str = "",
 ) -> Rating:
     """Rate the other party of a completed order, once, within the rating window. A rating
-    may be raised later but never lowered. Sealed until both rated or the window closed."""
+    may be raised later but never lowered. Sealed until both rated or the window closed.
+    An optional short comment is shown on the rated party's public profile once the rating
+    is visible; it is screened like messages and refused when it carries contact or
+    payment details."""
     from marketplace.services.orders import order_party
 
     order = Order.objects.select_for_update(of=("self",)).select_related("buyer").filter(pk=order_id).first()
@@ -498,9 +533,10 @@ def rating_submit(
         values["as_described"] = None
     if problems:
         raise ValidationFailed(_("Choose 1 to 5 stars for each question."), details={"fields": problems})
+    comment = rating_comment_clean(comment)
     existing = Rating.objects.select_for_update().filter(order=order, rater_role=party).first()
     if existing is not None:
-        return _rating_raise(existing, values, user)
+        return _rating_raise(existing, values, user, comment=comment)
     if party == "buyer":
         subject = seller_subject(order)
         if subject is None:
@@ -509,7 +545,7 @@ def rating_submit(
     else:
         ratee_id, ratee_role = order.buyer_id, CreditRole.BUYER
     rating = Rating.objects.create(
-        order=order, rater=user, ratee_id=ratee_id, rater_role=party, ratee_role=ratee_role, **values
+        order=order, rater=user, ratee_id=ratee_id, rater_role=party, ratee_role=ratee_role, comment=comment, **values
     )
     other = Rating.objects.select_for_update().filter(order=order).exclude(pk=rating.pk).first()
     if other is not None:
@@ -530,7 +566,24 @@ def rating_submit(
     return rating
 
 
-def _rating_raise(rating: Rating, values: dict[str, int | None], user: User) -> Rating:
+def rating_comment_clean(comment: str | None) -> str:
+    """The comment as stored, or ValidationFailed (nothing is saved): at most
+    COMMENT_MAX_LENGTH characters and, since anyone can read it, no phone numbers, WeChat,
+    Alipay or QQ IDs or bank cards (the screening of messages)."""
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        message = _("A comment has at most %(count)d characters.") % {"count": COMMENT_MAX_LENGTH}
+        raise ValidationFailed(message, code="rating_comment_too_long", details={"fields": {"comment": [message]}})
+    if screen(comment).flagged:
+        message = _(
+            "Remove the phone number, account ID or card number from your comment: comments are public, "
+            "so contact and payment details are not allowed."
+        )
+        raise ValidationFailed(message, code="rating_comment_blocked", details={"fields": {"comment": [message]}})
+    return comment
+
+
+def _rating_raise(rating: Rating, values: dict[str, int | None], user: User, *, comment: str = "") -> Rating:
     lowered = [
         name
         for name, value in values.items()
@@ -545,6 +598,14 @@ def _rating_raise(rating: Rating, values: dict[str, int | None], user: User) -> 
             },
         )
     changed = {name: value for name, value in values.items() if value is not None and value != getattr(rating, name)}
+    if comment and comment != rating.comment:
+        if rating.revealed_at is not None:
+            message = _("Your comment can no longer be changed: both ratings are visible.")
+            raise ValidationFailed(message, code="rating_comment_revealed", details={"fields": {"comment": [message]}})
+        rating.comment = comment
+        if not changed:
+            rating.save(update_fields=["comment", "updated_at"])
+            return rating
     if not changed:
         return rating
     for name, value in changed.items():
@@ -740,9 +801,16 @@ def evidence_of(rows: Iterable[EventRow]) -> list[scoring.Evidence]:
 
 
 def score_subjects(
-    rows: Iterable[EventRow], *, now: dt.datetime, rings: Sequence[tuple[int, ...]]
+    rows: Iterable[EventRow],
+    *,
+    now: dt.datetime,
+    rings: Sequence[tuple[int, ...]],
+    min_orders: MinOrders | None = None,
 ) -> dict[tuple[int, str], tuple[scoring.Score, int]]:
-    """Pure: every (subject, role) in `rows` → (score, number of events counted)."""
+    """Pure: every (subject, role) in `rows` → (score, number of events counted).
+    `min_orders` (from `tier_min_orders`) holds subjects with too few completed orders
+    below the tiers that need more."""
+    min_orders = min_orders or {}
     groups: dict[tuple[int, str], list[EventRow]] = defaultdict(list)
     for row in rows:
         groups[(row[1], row[2])].append(row)
@@ -751,7 +819,10 @@ def score_subjects(
     for (user_id, role), group in groups.items():
         evidence = evidence_of(group)
         discounted = discounted_counterparties(rings, user_id) if user_id in in_rings else frozenset()
-        results[(user_id, role)] = (scoring.score(evidence, now=now, discounted=discounted), len(evidence))
+        results[(user_id, role)] = (
+            scoring.score(evidence, now=now, discounted=discounted, min_orders=min_orders.get(role)),
+            len(evidence),
+        )
     return results
 
 
@@ -776,7 +847,14 @@ def _announce_tier_change(user_id: int, role: str) -> None:
 
 
 def _store(
-    user_id: int, role: str, result: scoring.Score, events: int, now: dt.datetime, cause: str, existing: Any
+    user_id: int,
+    role: str,
+    result: scoring.Score,
+    events: int,
+    now: dt.datetime,
+    cause: str,
+    existing: Any,
+    prior_tier: str,
 ) -> CreditScore:
     fields = {
         "score": result.value,
@@ -788,7 +866,7 @@ def _store(
     }
     if existing is None:
         stored = CreditScore.objects.create(user_id=user_id, role=role, **fields)
-        changed, tier_changed = True, result.tier.key != scoring.score([], now=now).tier.key
+        changed, tier_changed = True, result.tier.key != prior_tier
     else:
         changed = existing.score != result.value or existing.tier != result.tier.key
         tier_changed = existing.tier != result.tier.key
@@ -814,10 +892,11 @@ def credit_recompute(*, user_id: int, role: str, now: dt.datetime | None = None,
     User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).first()
     existing = CreditScore.objects.select_for_update().filter(user_id=user_id, role=role).first()
     rows = list(CreditEvent.objects.filter(subject_id=user_id, role=role).order_by().values_list(*EVENT_COLUMNS))
-    result, events = score_subjects(rows, now=now, rings=active_rings()).get(
-        (user_id, role), (scoring.score([], now=now), 0)
+    min_orders = tier_min_orders()
+    result, events = score_subjects(rows, now=now, rings=active_rings(), min_orders=min_orders).get(
+        (user_id, role), (scoring.score([], now=now, min_orders=min_orders.get(role)), 0)
     )
-    return _store(user_id, role, result, events, now, cause, existing)
+    return _store(user_id, role, result, events, now, cause, existing, prior_tier_key(role, min_orders, now))
 
 
 @dataclass
@@ -849,13 +928,14 @@ def credit_recompute_all(*, now: dt.datetime | None = None, detect: bool = True)
     rows = load_event_rows()
     report.read_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    results = score_subjects(rows, now=now, rings=active_rings())
+    min_orders = tier_min_orders()
+    results = score_subjects(rows, now=now, rings=active_rings(), min_orders=min_orders)
     report.score_seconds = time.perf_counter() - started
     started = time.perf_counter()
     existing = {(s.user_id, s.role): s for s in CreditScore.objects.all()}
     new_scores, changed_scores, history = [], [], []
     tier_changes: list[tuple[int, str]] = []
-    prior_tier = scoring.score([], now=now).tier.key
+    prior_tiers = {role: prior_tier_key(role, min_orders, now) for role in CreditRole.values}
     for (user_id, role), (result, events) in results.items():
         report.scores[(user_id, role)] = result.value
         current = existing.get((user_id, role))
@@ -872,7 +952,7 @@ def credit_recompute_all(*, now: dt.datetime | None = None, detect: bool = True)
                     computed_at=now,
                 )
             )
-            if result.tier.key != prior_tier:
+            if result.tier.key != prior_tiers.get(role):
                 tier_changes.append((user_id, role))
         else:
             if current.score == result.value and current.tier == result.tier.key and current.events == events:

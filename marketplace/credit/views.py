@@ -54,6 +54,7 @@ def order_rate(request: HttpRequest, pk: int) -> HttpResponse:
             "as_described": ratings.mine.as_described,
             "communication": ratings.mine.communication,
             "speed": ratings.mine.speed,
+            "comment": ratings.mine.comment,
         }
     form = RatingForm(request.POST or None, party=party, initial=initial)
     if request.method == "POST":
@@ -67,14 +68,17 @@ def order_rate(request: HttpRequest, pk: int) -> HttpResponse:
                     as_described=data.get("as_described"),
                     communication=data["communication"],
                     speed=data["speed"],
+                    comment=data.get("comment", ""),
                 )
             except DomainError as exc:
                 _flash(request, exc)
             else:
                 messages.success(request, _("Thank you, your rating is saved."))
                 return redirect("credit_order_rate", pk=order.pk)
-        else:
+        elif set(form.errors) - {"comment"}:
             messages.error(request, _("Choose 1 to 5 stars for each question."))
+        else:
+            messages.error(request, _("Check your comment."))
         ratings = order_ratings(order=order, party=party)
     return render(
         request,
@@ -101,6 +105,7 @@ def my_credit(request: HttpRequest) -> HttpResponse:
             "role_choices": [(r, CreditRole(r).label) for r in breakdown.roles],
             "tier_label": tier_label(breakdown.tier.key),
             "next_tier_label": tier_label(breakdown.next_tier.key) if breakdown.next_tier else "",
+            "score_tier_label": tier_label(breakdown.score_tier.key) if breakdown.score_tier else "",
             "appeal_form": AppealForm(),
             "consent": consent_of(user),
             "report_key_fingerprint": signing_key_fingerprint(),

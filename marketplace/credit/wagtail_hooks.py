@@ -13,7 +13,8 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from marketplace.credit import admin_views as views
-from marketplace.credit.models import TierEffect
+from marketplace.credit.models import TierEffect, TierEffectKind
+from marketplace.credit.services import tier_requirements_changed
 
 
 @hooks.register("register_admin_urls")
@@ -43,6 +44,27 @@ class TierEffectViewSet(SnippetViewSet):
 
 
 register_snippet(TierEffectViewSet)
+
+
+def _requirements_touched(instances: Any) -> None:
+    """A staff edit of a minimum of completed orders changes who reaches which tier."""
+    if any(isinstance(i, TierEffect) and i.effect == TierEffectKind.MIN_COMPLETED_ORDERS for i in instances):
+        tier_requirements_changed()
+
+
+@hooks.register("after_create_snippet")
+def tier_effect_created(request: HttpRequest, instance: Any) -> None:
+    _requirements_touched([instance])
+
+
+@hooks.register("after_edit_snippet")
+def tier_effect_edited(request: HttpRequest, instance: Any) -> None:
+    _requirements_touched([instance])
+
+
+@hooks.register("after_delete_snippet")
+def tier_effect_deleted(request: HttpRequest, instances: Any) -> None:
+    _requirements_touched(instances)
 
 
 @hooks.register("register_admin_menu_item")

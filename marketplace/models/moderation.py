@@ -7,6 +7,7 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.models.accounts import User
 from marketplace.models.listings import Listing
@@ -100,7 +101,7 @@ class ReportReason(models.TextChoices):
 
 
 class ReportStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("case status", "Open")
     UPHELD = "upheld", _("Upheld: listing taken down")
     DISMISSED = "dismissed", _("Dismissed")
 

@@ -12,6 +12,7 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.models.accounts import Organisation, User
 from marketplace.models.listings import Listing, private_storage
@@ -237,7 +238,7 @@ class DisputeKind(models.TextChoices):
 
 
 class DisputeStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("case status", "Open")
     REFUNDED_FULL = "refunded_full", _("Upheld: full refund")
     REFUNDED_PARTIAL = "refunded_partial", _("Upheld: partial refund")
     REJECTED = "rejected", _("Rejected")

@@ -12,11 +12,61 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
+from django.utils.translation import pgettext
 
 from marketplace import page_cache
 from marketplace.models import Notification, User
 from marketplace.services.outbox import task_enqueue_on_commit
 from marketplace.tasks import send_email_task
+
+# The verb of a notification's link follows its kind: the kinds below ask the reader to
+# do something (answer an offer, pay, ship, decide a case…) and their link says "Take
+# action" (处理); a message's says "Reply"; every other kind only informs ("View", 查看).
+# The apps that plug into the core (cms, grading, wipe_cert, search) send their own kinds;
+# they are listed here as plain strings, so the core still imports none of them.
+ACTION_KINDS = frozenset(
+    {
+        # marketplace: offers, orders, payments, moderation
+        "offer_received",
+        "offer_countered",
+        "offer_accepted",
+        "order_placed",
+        "order_paid",
+        "order_shipped",
+        "order_return_requested",
+        "order_return_shipped",
+        "order_on_hold",
+        "order_vouching_revoked",
+        "payment_failed",
+        "payment_attention",
+        "dispute_opened",
+        "listing_reported",
+        "stolen_match",
+        "consignment_invitation",
+        # credit
+        "rating_received",
+        "credit_ring",
+        "credit_appeal",
+        # cms: a stall application waits for the market's organisers
+        "stall_application_received",
+        # grading and wipe_cert: staff reviews, and a revoked certificate to replace
+        "appraisal_review",
+        "price_flag",
+        "credential_submitted",
+        "certificate_review",
+        "certificate_revoked",
+    }
+)
+REPLY_KINDS = frozenset({"message"})
+
+
+def notification_link_label(kind: str) -> str:
+    """The verb on a notification's link, in the current language."""
+    if kind in ACTION_KINDS:
+        return pgettext("notification link", "Take action")
+    if kind in REPLY_KINDS:
+        return pgettext("notification link", "Reply")
+    return pgettext("notification link", "View")
 
 
 def render_for(user: User, text: str | Promise, params: Mapping[str, Any]) -> str:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.models import User
 from marketplace.selectors import user_notifications
-from marketplace.services.notifications import notifications_mark_all_read
+from marketplace.services.notifications import notification_link_label, notifications_mark_all_read
 
 NOTIFICATIONS_PER_PAGE = 30
 
@@ -22,7 +22,8 @@ NOTIFICATIONS_PER_PAGE = 30
 def notification_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     page = Paginator(user_notifications(user=user), NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "marketplace/notifications.html", {"page": page})
+    rows = [(notification, notification_link_label(notification.kind)) for notification in page.object_list]
+    return render(request, "marketplace/notifications.html", {"page": page, "rows": rows})
 
 
 @login_required

@@ -59,6 +59,25 @@ from marketplace.views.payments import allow_stripe_js
 ORDERS_PER_PAGE = 20
 
 
+# The erasure certificate's public status as the order recorded it (the snapshot's
+# "certificate" comes from wipe_cert's snapshot provider), shown by its label.
+CERTIFICATE_STATUS_LABELS = {
+    "valid": gettext_lazy("Valid"),
+    "revoked": gettext_lazy("Revoked"),
+    "superseded": gettext_lazy("Superseded"),
+    "pending_review": gettext_lazy("Pending review"),
+    "rejected": gettext_lazy("Rejected"),
+    "draft": gettext_lazy("Draft (not signed)"),
+}
+
+
+def certificate_status_label(certificate: Any) -> str:
+    if not isinstance(certificate, dict):
+        return ""
+    status = str(certificate.get("status") or "")
+    return str(CERTIFICATE_STATUS_LABELS.get(status, status))
+
+
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
@@ -305,6 +324,7 @@ def order_page(request: HttpRequest, pk: int) -> HttpResponse:
         "messages_url": reverse("listing_messages", args=(order.listing_id,))
         + ("" if party == Party.BUYER else f"?buyer={order.buyer_id}"),
         "snapshot": order.snapshot or {},
+        "certificate_status": certificate_status_label((order.snapshot or {}).get("certificate")),
         "panels": order_panels_for(order, user, party),
     }
     response = render(request, "marketplace/orders/detail.html", context)

@@ -296,6 +296,8 @@ def test_a_top_tier_seller_gets_the_badge_from_the_policy_table_on_listing_and_s
     client = client_for()
     assert "Top-rated seller" not in client.get(f"/listings/{listing.pk}/").content.decode()
 
+    for n in range(20):  # the top tier needs 20 completed orders (policy table)
+        credit_event_record(subject_id=seller.pk, role="seller", kind="order_completed", positive=1.0, reason=f"o{n}")
     for n in range(3):
         credit_event_record(
             subject_id=seller.pk, role="seller", kind="adjustment", positive=1.0, weight=40.0, reason=f"test {n}"
