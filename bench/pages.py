@@ -30,6 +30,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.crypto import get_random_string
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -107,6 +109,9 @@ def pad(text: str, width: int) -> str:
     return out + " " * (width - used)
 
 
+BROWSER_CSRF_SECRET = get_random_string(32)
+
+
 def measure(base: str, path: str, args: argparse.Namespace, headers: dict[str, str] | None = None) -> WrkResult:
     if args.warmup:
         wrk(base + path, seconds=args.warmup, connections=args.connections, threads=args.threads, headers=headers)
@@ -116,7 +121,9 @@ def measure(base: str, path: str, args: argparse.Namespace, headers: dict[str, s
 def headers_of(target: Target, extras: PageExtras) -> dict[str, str]:
     headers = dict(target.headers)
     if target.logged_in:
-        headers["Cookie"] = f"sessionid={extras.session_key}"
+        # What a browser sends back after its first page: the session and the CSRF cookie
+        # (without the latter every answer would mint a new CSRF secret and set it).
+        headers["Cookie"] = f"sessionid={extras.session_key}; csrftoken={BROWSER_CSRF_SECRET}"
     return headers
 
 
