@@ -11,6 +11,7 @@ import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
@@ -1055,6 +1056,23 @@ def _log_statement(kind: str, subject: str, statement: Mapping[str, Any]) -> Log
     return _log_append(kind, subject, signed_statement(private_key_of(key), key.key_id, statement))
 
 
+def _inclusion_proofs(indexes: Sequence[int], checkpoint: Any) -> dict[int, list[str]]:
+    """Inclusion proofs (hex) of log entries in the tree a checkpoint signed. The log only
+    grows, so a proof against a given tree (size and root) never changes: proofs are kept in
+    the cache and the leaves, which grow with every certificate, are read only when one is
+    missing."""
+    keys = {index: f"merkle-proof:{index}:{checkpoint.tree_size}:{checkpoint.root_hash}" for index in indexes}
+    found = cache.get_many(list(keys.values()))
+    proofs = {index: found[key] for index, key in keys.items() if key in found}
+    missing = [index for index in indexes if index not in proofs]
+    if missing:
+        leaves = _leaf_hashes(upto=checkpoint.tree_size)
+        for index in missing:
+            proofs[index] = [p.hex() for p in merkle.inclusion_proof(index, leaves)]
+        cache.set_many({keys[index]: proofs[index] for index in missing}, timeout=None)
+    return proofs
+
+
 def _leaf_hashes(upto: int | None = None) -> list[bytes]:
     entries = LogEntry.objects.order_by("index").values_list("leaf_hash", flat=True)
     if upto is not None:
@@ -1147,21 +1165,21 @@ def certificate_bundle(certificate: ErasureCertificate, *, with_opening: bool = 
     registration = key_registration_entry(provider_key) if provider_key is not None and entry is not None else None
     if entry is not None and registration is not None:
         checkpoint = checkpoint_covering(max(entry.index, registration.index))
-        leaves = _leaf_hashes(upto=checkpoint.tree_size)
+        proofs = _inclusion_proofs([entry.index, registration.index], checkpoint)
         body = checkpoint_body(
             tree_size=checkpoint.tree_size, root_hash=checkpoint.root_hash, timestamp=checkpoint.timestamp
         )
         bundle["log"] = {
             "index": entry.index,
             "leaf_hash": entry.leaf_hash,
-            "proof": [p.hex() for p in merkle.inclusion_proof(entry.index, leaves)],
+            "proof": proofs[entry.index],
             "checkpoint": {**body, "key_id": checkpoint.key.key_id, "signature": checkpoint.signature},
         }
         bundle["keys"]["provider"]["registration"] = {
             **registration.leaf,
             "log": {
                 "index": registration.index,
-                "proof": [p.hex() for p in merkle.inclusion_proof(registration.index, leaves)],
+                "proof": proofs[registration.index],
             },
         }
     revocations = _statements(LogEntryKind.CERTIFICATE_REVOKED, [str(certificate.pk)])
