@@ -8,6 +8,7 @@ class MarketplaceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from marketplace import deploy_checks, page_cache, personal_parts  # noqa: F401  (they register checks and parts)
+        from marketplace import auth_backends, deploy_checks, page_cache, personal_parts  # noqa: F401  (they register checks and parts)
 
         page_cache.connect()
+        auth_backends.connect()

@@ -128,9 +128,11 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "marketplace.User"
+# Django's and allauth's backends, with the logged-in user kept in the cache for
+# AUTH_USER_CACHE_SECONDS (marketplace/auth_backends.py; dropped whenever the user is saved).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "marketplace.auth_backends.CachedModelBackend",
+    "marketplace.auth_backends.CachedAllauthBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -181,8 +183,10 @@ if CACHE_URL:
     # Sessions are read from the cache and written through to the database: a logged-in
     # page costs no session query, and losing Redis falls back to the database.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    AUTH_USER_CACHE_SECONDS = int(env("AUTH_USER_CACHE_SECONDS", "300"))
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    AUTH_USER_CACHE_SECONDS = 0  # a per-process cache would not hear other processes' saves
 # Anonymous visitors' public pages are kept this many seconds in the cache above
 # (marketplace/page_cache.py; correctness comes from generations bumped by the domain
 # events, the lifetime only bounds what a Redis outage could leave behind). 0 turns storing
