@@ -20,8 +20,8 @@ install: $(STAMP)
 ## run: install, migrate, load the demo, serve http://127.0.0.1:$(PORT) (SQLite, eager Celery; PORT=8123 to change)
 run: install
 	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py migrate --no-input
-	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py seed_demo
-	DJANGO_SETTINGS_MODULE=config.settings.local $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	DJANGO_SETTINGS_MODULE=config.settings.local WAGTAILADMIN_BASE_URL=http://127.0.0.1:$(PORT) $(PY) manage.py seed_demo
+	DJANGO_SETTINGS_MODULE=config.settings.local WAGTAILADMIN_BASE_URL=http://127.0.0.1:$(PORT) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: lint, then the whole suite (PostgreSQL/Redis when DATABASE_URL/CELERY_BROKER_URL are set)
 test: install lint

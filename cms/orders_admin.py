@@ -1,14 +1,16 @@
 """The "Orders" menu of the Wagtail admin: disputes to resolve (full refund, partial
 refund, reject), orders on hold to decide (cancel with a full refund, or resume once the
-listing is valid again) and a read-only order list. Staff only. Registered from the end
-of cms/wagtail_hooks.py; every decision goes through marketplace.services.orders."""
+listing is valid again), the money ledger to read and a read-only order list. Staff only.
+Registered from the end of cms/wagtail_hooks.py; every decision goes through
+marketplace.services.orders."""
 
 from __future__ import annotations
 
 import mimetypes
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
+import django_filters
 from django import forms
 from django.contrib.admin.utils import quote
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -17,11 +19,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import FormView
 from wagtail.admin import messages
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
 from wagtail.admin.views.generic import IndexView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -36,6 +39,8 @@ from marketplace.models import (
     Dispute,
     DisputeEvidence,
     DisputeStatus,
+    LedgerAccount,
+    LedgerEntry,
     LedgerKind,
     LedgerTransaction,
     ListingStatus,
@@ -55,6 +60,7 @@ from marketplace.templatetags.listing_tags import format_money
 
 register_permission_policy(Dispute, StaffOnlyPermissionPolicy(Dispute, actions={"view", "resolve"}))
 register_permission_policy(Order, StaffOnlyPermissionPolicy(Order, actions={"view", "pay_out", "decide_hold"}))
+register_permission_policy(LedgerEntry, StaffOnlyPermissionPolicy(LedgerEntry, actions={"view"}))
 
 
 def order_link(order: Order) -> str:
@@ -565,9 +571,83 @@ class OrderViewSet(StaffOnlyViewSet):
         ]
 
 
+# --- The money ledger (read-only) --------------------------------------------------------------
+
+
+class LedgerEntryFilterSet(WagtailFilterSet):
+    order = django_filters.NumberFilter(label=_("Order number"), field_name="order_id", min_value=1)
+    account = django_filters.ChoiceFilter(
+        label=pgettext_lazy("ledger", "Account"), choices=LedgerAccount.choices, empty_label=_("All")
+    )
+    kind = django_filters.ChoiceFilter(
+        label=_("Movement"), field_name="transaction__kind", choices=LedgerKind.choices, empty_label=_("All")
+    )
+    created = django_filters.DateFromToRangeFilter(
+        label=_("Date"), field_name="transaction__created_at", widget=DateRangePickerWidget
+    )
+
+    class Meta:
+        model = LedgerEntry
+        fields: ClassVar[list[str]] = []
+
+
+class LedgerEntryIndexView(IndexView):
+    """Every entry of the ledger, newest movement first, one row per entry: the page reads
+    its rows with their transaction, order and party in one query, whatever their number."""
+
+    page_title = _("Ledger")
+
+    def get_base_queryset(self) -> QuerySet[LedgerEntry]:
+        return (
+            super()
+            .get_base_queryset()
+            .select_related("transaction", "order", "party_user", "party_organisation")
+            .order_by("-transaction__created_at", "-transaction_id", "pk")
+        )
+
+    @cached_property
+    def columns(self) -> list[Column]:
+        return [
+            DateColumn("created_at", label=_("Date"), accessor=lambda e: e.transaction.created_at),
+            Column("kind", label=_("Movement"), accessor=lambda e: e.transaction.get_kind_display()),
+            Column(
+                "order",
+                label=_("Order"),
+                accessor=lambda e: f"#{e.order_id} {e.order.title}" if e.order_id else "—",
+            ),
+            Column("account", label=pgettext_lazy("ledger", "Account"), accessor="get_account_display"),
+            Column("party", label=_("Party"), accessor=lambda e: e.party_organisation or e.party_user or "—"),
+            Column(
+                "debit",
+                label=pgettext_lazy("ledger", "Debit"),
+                accessor=lambda e: format_money(e.amount, e.currency) if e.amount > 0 else "",
+            ),
+            Column(
+                "credit",
+                label=pgettext_lazy("ledger", "Credit"),
+                accessor=lambda e: format_money(-e.amount, e.currency) if e.amount < 0 else "",
+            ),
+            Column("memo", label=_("Memo"), accessor=lambda e: e.transaction.memo),
+        ]
+
+
+class LedgerViewSet(StaffOnlyViewSet):
+    model = LedgerEntry
+    name = "ledger"
+    icon = "doc-full"
+    menu_label = _("Ledger")
+    index_view_class = LedgerEntryIndexView
+    filterset_class = LedgerEntryFilterSet
+    list_per_page = 50
+    inspect_view_enabled = False
+
+    def get_urlpatterns(self) -> list[URLPattern]:
+        return self.index_urls()
+
+
 class OrdersViewSetGroup(ModelViewSetGroup):
     menu_label = _("Orders")
     menu_icon = "list-ul"
     menu_order = 260
     # The full order list last: the admin URL finder for orders is the last one registered.
-    items = (DisputeViewSet, HeldOrderViewSet, OrderViewSet)
+    items = (DisputeViewSet, HeldOrderViewSet, LedgerViewSet, OrderViewSet)

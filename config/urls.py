@@ -14,6 +14,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 from cms import page_cache as cms_page_cache
 from config.api import api
 from config.errors import api_not_found, page_not_found, server_error
+from config.site_files import favicon, robots_txt, web_manifest
 from marketplace.views.accounts import AtomicSignupView
 from marketplace.views.language import language_choose
 
@@ -83,6 +84,9 @@ def headless_path_served(path: str) -> bool:
 
 
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
+    path("manifest.webmanifest", web_manifest, name="web_manifest"),
+    path("robots.txt", robots_txt, name="robots_txt"),
     path("django-admin/", admin.site.urls),
     path("cms-admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

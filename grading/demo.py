@@ -11,6 +11,7 @@ by "has a current appraisal", publication by status."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 from collections.abc import Mapping
@@ -139,6 +140,7 @@ DEMO_GRADES: tuple[DemoGrade, ...] = (
     ),
     DemoGrade("索尼 A7 III 全画幅微单 机身", _GENERAL, certified=True),
     DemoGrade("华为 MatePad 11 平板 128GB WiFi版", _MOBILE, certified=True),
+    DemoGrade("iPhone 12 mini 128GB 白色 手机", _MOBILE, certified=True),
     DemoGrade("任天堂 Switch OLED 白色 双手柄", {**_GENERAL, "marks": "invisible_50cm"}, certified=True),
     DemoGrade(
         "ThinkPad X1 Carbon Gen 9 i7 16GB 512GB",
@@ -288,3 +290,24 @@ def seed_grading_demo(stdout: TextIO) -> None:
         f"{made_self} new self-assessments, {made_certified} new certified appraisals, {published} demo listings "
         f"published, {waiting} items waiting in the appraisal queue."
     )
+
+
+def seed_consignment_grades_demo(stdout: TextIO) -> None:
+    """The consignment demo's books, graded by the shop that took them in and put on sale
+    (runs after seed_consignment_demo: marketplace's consignment app knows no grading)."""
+    waiting = Listing.objects.filter(
+        category="books",
+        consignment_item__isnull=False,
+        seller_organisation__memberships__user__email=SHOP_EMAIL,
+        status__in=PUBLISHABLE_FROM,
+    ).distinct()
+    graded = 0
+    for listing in waiting:
+        actor = _actor(listing)
+        if not Appraisal.objects.filter(listing=listing, superseded_at__isnull=True).exists():
+            self_assessment_submit(actor=actor, listing_id=listing.pk, answers=_BOOK)
+            graded += 1
+        with contextlib.suppress(PublicationBlocked):
+            listing_publish(actor=actor, listing_id=listing.pk)
+    if graded:
+        stdout.write(f"Consigned books graded by the shop: {graded}.\n")

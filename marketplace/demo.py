@@ -80,6 +80,24 @@ WITHDRAWN = ListingStatus.WITHDRAWN
 PENDING_APPRAISAL = ListingStatus.PENDING_APPRAISAL
 PENDING_ERASURE = ListingStatus.PENDING_ERASURE
 
+# Centres of the Shanghai districts the demo uses (WGS-84); each listing sits a few hundred
+# metres from its district's centre so that the distance search has something near.
+DISTRICT_CENTRES: dict[str, tuple[float, float]] = {
+    "徐汇区": (31.188, 121.437),
+    "长宁区": (31.220, 121.424),
+    "静安区": (31.229, 121.448),
+    "浦东新区": (31.221, 121.544),
+    "闵行区": (31.113, 121.382),
+    "嘉定区": (31.375, 121.265),
+    "宝山区": (31.405, 121.489),
+}
+
+
+def demo_coordinates(district: str, index: int) -> tuple[float, float]:
+    """A spot near the district's centre, different for each `index` (about 100 m apart)."""
+    latitude, longitude = DISTRICT_CENTRES.get(district, DISTRICT_CENTRES["徐汇区"])
+    return round(latitude + 0.001 * (index % 7 - 3), 3), round(longitude + 0.001 * (index // 7 % 7 - 3), 3)
+
 
 @dataclass(frozen=True)
 class DemoListing:
@@ -95,6 +113,10 @@ class DemoListing:
     ship: bool = False
     by_shop: bool = False  # sold by the consignment shop for buyer@example.com
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # For the fair-price band: the price when new and how long ago the seller bought it
+    # (books and vehicles are aged by their year and first registration instead).
+    new_price_yuan: int | None = None
+    bought_months_ago: int | None = None
 
 
 def _today_plus(days: int) -> dt.date:
@@ -119,6 +141,29 @@ def demo_listings() -> tuple[DemoListing, ...]:
             },
             photos=2,
             ship=True,
+            new_price_yuan=5999,
+            bought_months_ago=18,
+        ),
+        DemoListing(
+            Category.ELECTRONICS,
+            "iPhone 12 mini 128GB 白色 手机",
+            "iPhone 12 mini 128GB",
+            1750,
+            "换了大屏手机，这台 iPhone 12 mini 一直带壳贴膜，电池健康 91%，面容 ID 正常。"
+            "已由鉴定师检测并做过数据清除，附证书。",
+            {
+                "device_type": "phone",
+                "brand": "Apple",
+                "model_name": "iPhone 12 mini",
+                "storage_capacity_gb": 128,
+                "imei": "353902110123452",
+                "serial_number": "G6TDM12MINI8",
+            },
+            photos=2,
+            ship=True,
+            district="静安区",
+            new_price_yuan=5499,
+            bought_months_ago=48,
         ),
         DemoListing(
             Category.ELECTRONICS,
@@ -134,6 +179,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "serial_number": "HWDBY21A0045872",
             },
             ship=True,
+            new_price_yuan=2499,
+            bought_months_ago=28,
         ),
         DemoListing(
             Category.ELECTRONICS,
@@ -143,6 +190,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
             "快门约 2.1 万次，无进灰，成色九成新。附两块电池和充电器。",
             {"device_type": "camera", "brand": "Sony 索尼", "model_name": "ILCE-7M3", "serial_number": "3712958"},
             photos=2,
+            new_price_yuan=13999,
+            bought_months_ago=30,
         ),
         DemoListing(
             Category.ELECTRONICS,
@@ -158,6 +207,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "serial_number": "PF2XK7QZ",
             },
             target=PENDING_ERASURE,
+            new_price_yuan=11999,
+            bought_months_ago=36,
         ),
         DemoListing(
             Category.ELECTRONICS,
@@ -172,6 +223,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "serial_number": "PF1T480Q",
             },
             target=PENDING_ERASURE,
+            new_price_yuan=6999,
+            bought_months_ago=60,
         ),
         DemoListing(
             Category.ELECTRONICS,
@@ -188,6 +241,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
             },
             target=DRAFT,
             photos=0,
+            new_price_yuan=998,
+            bought_months_ago=36,
         ),
         DemoListing(
             Category.FURNITURE,
@@ -205,6 +260,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "assembly_state": "assembled",
             },
             district="闵行区",
+            new_price_yuan=899,
+            bought_months_ago=51,
         ),
         DemoListing(
             Category.FURNITURE,
@@ -223,6 +280,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
             },
             photos=2,
             district="长宁区",
+            new_price_yuan=3999,
+            bought_months_ago=84,
         ),
         DemoListing(
             Category.FURNITURE,
@@ -240,6 +299,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "assembly_state": "assembled",
             },
             target=WITHDRAWN,
+            new_price_yuan=3299,
+            bought_months_ago=48,
         ),
         DemoListing(
             Category.BOOKS,
@@ -257,6 +318,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "language": "zh",
             },
             ship=True,
+            new_price_yuan=60,
+            bought_months_ago=14,
         ),
         DemoListing(
             Category.BOOKS,
@@ -273,6 +336,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "language": "zh",
             },
             ship=True,
+            new_price_yuan=55,
+            bought_months_ago=71,
         ),
         DemoListing(
             Category.BOOKS,
@@ -289,6 +354,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "language": "zh",
             },
             district="浦东新区",
+            new_price_yuan=38,
+            bought_months_ago=33,
         ),
         DemoListing(
             Category.BOOKS,
@@ -307,6 +374,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "is_textbook": True,
             },
             ship=True,
+            new_price_yuan=498,
+            bought_months_ago=110,
         ),
         DemoListing(
             Category.BOOKS,
@@ -322,6 +391,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "language": "en",
             },
             target=DRAFT,
+            new_price_yuan=120,
+            bought_months_ago=60,
         ),
         DemoListing(
             Category.VEHICLES,
@@ -343,6 +414,7 @@ def demo_listings() -> tuple[DemoListing, ...]:
             photos=3,
             district="嘉定区",
             extra={"inspection_expiry": 300, "insurance_expiry": 120},
+            new_price_yuan=139900,
         ),
         DemoListing(
             Category.VEHICLES,
@@ -365,6 +437,7 @@ def demo_listings() -> tuple[DemoListing, ...]:
             photos=3,
             district="宝山区",
             extra={"inspection_expiry": 200, "insurance_expiry": 90},
+            new_price_yuan=119800,
         ),
         DemoListing(
             Category.ELECTRONICS,
@@ -381,6 +454,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
             },
             photos=2,
             by_shop=True,
+            new_price_yuan=2599,
+            bought_months_ago=15,
         ),
         DemoListing(
             Category.FURNITURE,
@@ -398,6 +473,8 @@ def demo_listings() -> tuple[DemoListing, ...]:
                 "assembly_state": "assembled",
             },
             by_shop=True,
+            new_price_yuan=4800,
+            bought_months_ago=120,
         ),
     )
 
@@ -457,7 +534,8 @@ def _attributes(spec: DemoListing) -> dict[str, Any]:
     return attributes
 
 
-def _create(spec: DemoListing, *, seller: User, shop: Organisation, consignor: User) -> Listing:
+def _create(spec: DemoListing, *, seller: User, shop: Organisation, consignor: User, index: int) -> Listing:
+    latitude, longitude = demo_coordinates(spec.district, index)
     data = {
         "title": spec.title,
         "description": spec.description,
@@ -465,9 +543,13 @@ def _create(spec: DemoListing, *, seller: User, shop: Organisation, consignor: U
         "currency": "CNY",
         "city": "上海市",
         "district": spec.district,
+        "latitude": latitude,
+        "longitude": longitude,
         "delivery_ship": spec.ship,
         "delivery_pickup": True,
         "delivery_event": False,
+        "reference_new_price": spec.new_price_yuan * 100 if spec.new_price_yuan else None,
+        "purchased_on": _today_plus(-30 * spec.bought_months_ago) if spec.bought_months_ago else None,
     }
     listing = listing_create(
         actor=seller,
@@ -516,12 +598,12 @@ def seed_listings() -> tuple[list[Listing], int]:
     shop = _shop_of(shop_user)
     listings: list[Listing] = []
     created = 0
-    for spec in demo_listings():
+    for index, spec in enumerate(demo_listings()):
         acting = shop_user if spec.by_shop else seller
         owner = {"seller_organisation": shop} if spec.by_shop else {"seller_user": seller}
         listing = Listing.objects.filter(title=spec.title, **owner).first()
         if listing is None:
-            listing = _create(spec, seller=acting, shop=shop, consignor=consignor)
+            listing = _create(spec, seller=acting, shop=shop, consignor=consignor, index=index)
             _bring_to_target(spec, listing, seller=acting)
             listing.refresh_from_db()
             created += 1

@@ -32,6 +32,17 @@ def para_text(value: object) -> str:
     return escape(str(value))
 
 
+# ReportLab's built-in Chinese font STSong-Light (a CID font: no font file, nothing
+# embedded) has no glyph for these dots: viewers draw a box. Its katakana middle dot
+# looks the same and reads back as "·" when the text is copied or extracted.
+CID_FONT_SUBSTITUTES = str.maketrans({"\u00b7": "\u30fb", "\u2022": "\u30fb", "\u2027": "\u30fb", "\u22c5": "\u30fb"})
+
+
+def cid_text(value: str) -> str:
+    """`value` with the characters STSong-Light lacks replaced by ones it has."""
+    return value.translate(CID_FONT_SUBSTITUTES)
+
+
 def csv_cell(value: T) -> T | str:
     """A spreadsheet cell that is never a formula: text starting with one of
     `FORMULA_STARTS` gets a leading single quote; other values are returned as they are."""

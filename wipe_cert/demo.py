@@ -1,9 +1,10 @@
 """Demo data for erasure certificates: the demo provider's key, the demo technician's
-credential and certificates for the demo phone, tablet, console and the ThinkPad X1 (an
-NVMe sanitize done after its intake, whatever today's date), so they can be sold. The
-ThinkPad T480 is left waiting for its certificate: tech@example.com imports the shipped
-sample nwipe log (samples/nwipe/, a run of 2026-11-22) for it — the laptop was taken in
-before that run — and the seller publishes it the same day."""
+credential and signed certificates for the demo phones, tablet, console and the ThinkPad
+X1 (an NVMe sanitize done after its intake, whatever today's date), so they can be sold.
+The ThinkPad T480 is left waiting for its certificate: tech@example.com imports the sample
+nwipe log kept with the tests (tests/fixtures/nwipe-0.33-dodshort-verify-last.log, a run
+of 2026-11-22) for it — the laptop was taken in before that run — and the seller
+publishes it the same day."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from wipe_cert.services import certificate_draft_create, certificate_sign, provi
 # The devices that get a certificate, by listing title.
 CERTIFIED_TITLES = (
     "iPhone 13 128GB 蓝色",
+    "iPhone 12 mini 128GB 白色 手机",
     "华为 MatePad 11 平板 128GB WiFi版",
     "任天堂 Switch OLED 白色 双手柄",
     "ThinkPad X1 Carbon Gen 9 i7 16GB 512GB",
@@ -136,4 +138,4 @@ def seed_erasure_demo(stdout: TextIO) -> None:
     Listing.objects.filter(title=SAMPLE_LAPTOP_TITLE, intake_at__gt=SAMPLE_LAPTOP_INTAKE).update(
         intake_at=SAMPLE_LAPTOP_INTAKE
     )
-    stdout.write(f"Erasure demo: {certified} new certificates; tech@example.com can import samples/nwipe logs.\n")
+    stdout.write(f"Erasure demo: {certified} new certificates.\n")

@@ -1,9 +1,11 @@
 """The printable erasure certificate: what was erased and how, with masked identifiers,
 the payload's SHA-256 fingerprint and a QR code leading to the public verification page.
 
-Chinese text uses reportlab's built-in CID font STSong-Light (no font files needed);
-identifiers, the fingerprint and the URL use the standard Latin fonts. Page streams are
-left uncompressed so the fingerprint can be found in the file with any text search."""
+Chinese text uses reportlab's built-in CID font STSong-Light (no font files needed; the
+few characters it lacks, such as "·", are swapped for look-alikes it has: see
+marketplace.documents.cid_text); identifiers, the fingerprint and the URL use the
+standard Latin fonts. Page streams are left uncompressed so the fingerprint can be found
+in the file with any text search."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
-from marketplace.documents import para_text
+from marketplace.documents import cid_text, para_text
 from wipe_cert.models import ErasureCertificate
 from wipe_cert.presentation import MASK, STATUS_LABELS, device_display, medium_rows, parse_time, plain_payload
 from wipe_cert.services import revocation_text
@@ -73,8 +75,10 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _p(text: Any, style: ParagraphStyle) -> Paragraph:
-    """Every paragraph of the certificate is plain text: no markup, shown literally."""
-    return Paragraph(para_text(text), style)
+    """Every paragraph of the certificate is plain text: no markup, shown literally; in
+    the Chinese font, with the dots it lacks replaced by one it has."""
+    shown = para_text(text)
+    return Paragraph(cid_text(shown) if style.fontName == CJK_FONT else shown, style)
 
 
 def _latin(text: Any) -> str:

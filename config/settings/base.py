@@ -280,6 +280,12 @@ SEARCH_BACKEND = {
 WAGTAIL_SITE_NAME = "Xunhuan 循环"
 WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_I18N_ENABLED = False
+# The admin speaks the site's languages (zh-hans unless the browser, the language cookie or
+# the staff member's Wagtail account settings ask for English); avatars are local
+# (gravatar is outside our CSP) and no call goes out to check for Wagtail releases.
+WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 # What other apps tell the index, by dotted path (search imports neither app):
 # user ids → credit tier key; listing ids → ids of the events (market dates) offering them.
 SEARCH_SELLER_TIERS = "marketplace.credit.selectors.seller_tiers_for_users"

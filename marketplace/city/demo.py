@@ -15,6 +15,9 @@ from django.utils import timezone
 from marketplace.city.models import GreenFactor, RelocationCity
 from marketplace.city.services import rollup_refresh_recent
 from marketplace.city.synthetic import PastTrade
+from marketplace.credit.models import Rating
+from marketplace.credit.services import ratings_reveal_due
+from marketplace.demo import demo_coordinates
 from marketplace.models import (
     BookAttributes,
     ElectronicsAttributes,
@@ -196,20 +199,27 @@ def demo_past_trades(now: dt.datetime, count: int = 36) -> list[PastTrade]:
     return trades
 
 
-def past_trade_through_services(*, trade: PastTrade, seller: User, buyer: User, key: str) -> Order | None:
+def past_trade_through_services(
+    *, trade: PastTrade, seller: User, buyer: User, key: str, rated_by: tuple[str, ...] = (), spot: int = 0
+) -> Order | None:
     """A cash pick-up sale made with the order services (so payments, ledger and history
-    are real), then dated back to when it happened. The listing is put on sale directly,
+    are real), rated by the parties in `rated_by` ("buyer", "seller") with the rating
+    service, then dated back to when it happened. The listing is put on sale directly,
     without photos or grading, as the benchmark data is."""
+    from marketplace.credit.services import rating_submit
     from marketplace.services.orders import order_handover_confirm, order_place
 
     if Order.objects.filter(buyer=buyer, idempotency_key=key).exists():
         return None
+    latitude, longitude = demo_coordinates(trade.district, spot)
     listing = Listing.objects.create(
         category=trade.category,
         title=trade.title,
         price=trade.amount,
         city=trade.city,
         district=trade.district,
+        latitude=latitude,
+        longitude=longitude,
         seller_user=seller,
         created_by=seller,
         status=ListingStatus.PUBLISHED,
@@ -231,6 +241,15 @@ def past_trade_through_services(*, trade: PastTrade, seller: User, buyer: User, 
         buyer=buyer, listing_id=listing.pk, delivery_method="pickup", payment_method="cash", idempotency_key=key
     )
     order_handover_confirm(seller=seller, order_id=order.pk, code=order.handshake_code)
+    for party in rated_by:
+        rating_submit(
+            user=buyer if party == "buyer" else seller,
+            order_id=order.pk,
+            stars=5,
+            as_described=5 if party == "buyer" else None,
+            communication=5,
+            speed=4,
+        )
     Listing.objects.filter(pk=listing.pk).update(created_at=trade.published_at)
     Order.objects.filter(pk=order.pk).update(
         created_at=trade.ordered_at,
@@ -238,7 +257,18 @@ def past_trade_through_services(*, trade: PastTrade, seller: User, buyer: User, 
         completed_at=trade.completed_at,
         status_changed_at=trade.completed_at,
     )
+    # Rated the day after the hand-over; sealed until the rating window closes (or both rated).
+    Rating.objects.filter(order=order).update(created_at=trade.completed_at + dt.timedelta(days=1))
     return order
+
+
+def _rated_by(index: int) -> tuple[str, ...]:
+    """Who rated the index-th past trade: the buyer praised the seller now and then, and the
+    seller rated the buyer once (not more often: two accounts that only rate each other
+    look like a rating ring)."""
+    if index == 2:
+        return ("seller",)
+    return ("buyer",) if index % 4 == 1 else ()
 
 
 def seed_city_demo(stdout: Any) -> None:
@@ -250,9 +280,19 @@ def seed_city_demo(stdout: Any) -> None:
     if seller is not None and buyer is not None:
         for index, trade in enumerate(demo_past_trades(timezone.now())):
             added += (
-                past_trade_through_services(trade=trade, seller=seller, buyer=buyer, key=f"demo-history-{index}")
+                past_trade_through_services(
+                    trade=trade,
+                    seller=seller,
+                    buyer=buyer,
+                    key=f"demo-history-{index}",
+                    rated_by=_rated_by(index),
+                    spot=index,
+                )
                 is not None
             )
+        # Their rating windows closed long ago: the ratings become visible, as the
+        # nightly task would make them.
+        ratings_reveal_due()
     run = rollup_refresh_recent()
     stdout.write(
         f"City data: {factors} green factors, {cities} example relocation cities, {added} past trades added; "

@@ -5,8 +5,10 @@ sheet and the figures of the statistics providers."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -77,6 +79,36 @@ def csv_lines(rows: Iterable[ExportRow]) -> Iterator[str]:
         yield writer.writerow([csv_cell(cell) for cell in trade_cells(row)])
 
 
+MONEY_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+def _xlsx_money(sheet: Any, amount: int) -> Any:
+    """Minor units as a number of yuan (exact: a Decimal, never a float in our code) shown
+    with two decimals, so a spreadsheet can add the column up."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=Decimal(amount) / 100)
+    cell.number_format = MONEY_FORMAT
+    return cell
+
+
+def _xlsx_date(sheet: Any, day: dt.date) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=day)
+    cell.number_format = DATE_FORMAT
+    return cell
+
+
+def _xlsx_trade_cells(sheet: Any, row: ExportRow) -> list[Any]:
+    """The CSV's cells with the date a date and the amount in yuan a number."""
+    cells: list[Any] = [xlsx_cell(cell) for cell in trade_cells(row)]
+    cells[1] = _xlsx_date(sheet, row.completed_on)
+    cells[7] = _xlsx_money(sheet, row.amount)
+    return cells
+
+
 def xlsx_bytes(
     *, period: Period, area: Area, summary: TradeSummary, rows: Iterable[ExportRow], sections: list[StatsSection]
 ) -> bytes:
@@ -103,16 +135,16 @@ def xlsx_bytes(
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Summary")[:31])
-    sheet.append([_("Period"), period.start.isoformat(), period.end.isoformat()])
+    sheet.append([_("Period"), _xlsx_date(sheet, period.start), _xlsx_date(sheet, period.end)])
     sheet.append([_("Area"), xlsx_cell(str(area)) or _("Everywhere")])
     sheet.append([_("Trades"), len(trades)])
     for currency, value in sorted(totals.items()):
-        sheet.append([_("Value (%(currency)s)") % {"currency": currency}, yuan(value)])
+        sheet.append([_("Value (%(currency)s)") % {"currency": currency}, _xlsx_money(sheet, value)])
     for title, table in ((_("Category"), by_category), (_("Month"), by_month), (_("City and district"), by_place)):
         sheet.append([])
         sheet.append([title, _("Trades"), _("Value (CNY)")])
         for key, (count, value) in sorted(table.items()):
-            sheet.append([xlsx_cell(key), count, yuan(value)])
+            sheet.append([xlsx_cell(key), count, _xlsx_money(sheet, value)])
     sheet.append([])
     sheet.append([_("From the nightly figures")])
     sheet.append([_("Category"), _("Median days to sell"), _("Return rate %"), _("Dispute rate %")])
@@ -122,7 +154,7 @@ def xlsx_bytes(
     trade_sheet = book.create_sheet(_("Trades")[:31])
     trade_sheet.append(trade_headers())
     for row in trades:
-        trade_sheet.append([xlsx_cell(cell) for cell in trade_cells(row)])
+        trade_sheet.append(_xlsx_trade_cells(trade_sheet, row))
 
     for section in sections:
         extra = book.create_sheet(section.title[:31])
@@ -130,7 +162,12 @@ def xlsx_bytes(
             extra.append([xlsx_cell(provided.title)])
             extra.append([xlsx_cell(header) for header in provided.headers])
             for cells in provided.rows:
-                extra.append([cell if isinstance(cell, int | float) else xlsx_cell(str(cell)) for cell in cells])
+                extra.append(
+                    [
+                        cell if isinstance(cell, int | float | Decimal | dt.date) else xlsx_cell(str(cell))
+                        for cell in cells
+                    ]
+                )
             extra.append([])
     buffer = io.BytesIO()
     book.save(buffer)

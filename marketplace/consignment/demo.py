@@ -28,9 +28,9 @@ from marketplace.consignment.services import (
     consignment_markdowns_run,
     intake_batch_create,
 )
-from marketplace.demo import demo_photo
+from marketplace.demo import demo_coordinates, demo_photo
 from marketplace.models import Organisation, OrganisationKind, Role, User
-from marketplace.services.listings import PublicationBlocked, listing_publish
+from marketplace.services.listings import PublicationBlocked, listing_publish, listing_update
 from marketplace.services.photos import listing_photos_add
 
 SHOP_EMAIL = "shop@example.com"
@@ -115,6 +115,11 @@ def seed_consignment_demo(stdout: TextIO) -> None:
             ):
                 # Backdated so that the markdowns of 30 and 60 days show.
                 ConsignmentItem.objects.filter(pk=item.pk).update(intake_at=now - dt.timedelta(days=days))
+                # On sale at the shop: its place, for the distance search.
+                latitude, longitude = demo_coordinates(shop.district, 40 + days)
+                listing_update(
+                    actor=staff, listing_id=item.listing_id, data={"latitude": latitude, "longitude": longitude}
+                )
                 photo = demo_photo(category="books", title=title, label=label, index=0, count=1)
                 listing_photos_add(
                     actor=staff, listing_id=item.listing_id, files=[(io.BytesIO(photo), len(photo), "demo-1.jpg")]

@@ -1,6 +1,8 @@
 """Demo credit records (seed_demo): the demo accounts get some history so their tiers
-differ — the demo seller is top-rated, the buyer good; the appraiser has a long record of
-grades that stood and one that was overturned, which costs them but does not restrict them."""
+differ; the appraiser has a long record of grades that stood and one that was overturned,
+which costs them but does not restrict them. Completed orders and ratings are not made up
+here: the city demo's past trades are real orders, rated with the rating service, so the
+counts on a profile match the credit record."""
 
 from __future__ import annotations
 
@@ -14,18 +16,9 @@ from marketplace.models import User
 
 # email → (role, kind, positive, negative, value in fen, days ago), recorded once each.
 DEMO_EVENTS: dict[str, list[tuple[str, str, float, float, int, int]]] = {
-    "seller@example.com": [
-        *[("seller", "order_completed", 1.0, 0.0, 8000 + 1500 * i, 10 + 9 * i) for i in range(12)],
-        *[("seller", "rating", 1.0, 0.0, 8000 + 1500 * i, 9 + 9 * i) for i in range(8)],
-        ("seller", "verification", 1.0, 0.0, 0, 200),
-    ],
-    "buyer@example.com": [
-        *[("buyer", "order_completed", 1.0, 0.0, 6000, 15 + 20 * i) for i in range(4)],
-        ("buyer", "cancellation_at_fault", 0.0, 1.0, 6000, 40),
-    ],
+    "seller@example.com": [("seller", "verification", 1.0, 0.0, 0, 200)],
     "appraiser@example.com": [
         *[("appraiser", "appraisal_stood", 1.0, 0.0, 150000, 40 + 6 * i) for i in range(24)],
-        *[("appraiser", "rating", 1.0, 0.0, 0, 5 + 7 * i) for i in range(3)],
         ("appraiser", "appraisal_overturned", 0.0, 1.0, 250000, 30),
     ],
     "shop@example.com": [("shop", "order_completed", 1.0, 0.0, 12000, 20 + 5 * i) for i in range(6)],
@@ -48,7 +41,6 @@ def seed_credit_demo(stdout: TextIO) -> None:
                 positive=positive,
                 negative=negative,
                 value_minor=value,
-                rater_score=800 if kind == "rating" else None,
                 occurred_at=now - dt.timedelta(days=days),
                 reason="demo",
                 dedupe_key=f"demo:{email}:{n}",

@@ -208,7 +208,29 @@ def test_xlsx_export_has_a_summary_that_agrees_with_its_trades(history, staff_cl
     assert sum(row[6] for row in trades) == sum(order.amount for order in expected)
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if len(row) > 1 and row[0]}
     assert summary["Trades"] == 6
-    assert summary["Value (CNY)"] == "8587.00"
+    assert summary["Value (CNY)"] == 8587
+
+
+def test_xlsx_export_writes_money_as_numbers_and_dates_as_dates(history, staff_client):
+    """A spreadsheet can add up the amounts and sort by date: numbers with a two-decimal
+    format, dates with a date format, no text standing in for either."""
+    from openpyxl import load_workbook
+
+    rollup_refresh(first_day=dt.date(2026, 1, 1), last_day=dt.date(2026, 2, 28))
+    response = staff_client.get(reverse("city_statistics_export", args=("xlsx",)), QUERY)
+    book = load_workbook(io.BytesIO(response.content))
+    header, *trades = list(book["Trades"].iter_rows())
+    assert [cell.value for cell in header][1] == "Completed on" and header[7].value == "Amount"
+    expected = expected_orders()
+    for row, order in zip(trades, expected, strict=True):
+        assert row[1].is_date and row[1].number_format == "yyyy-mm-dd"
+        assert row[1].value.date() == order.completed_at.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+        assert row[7].data_type == "n" and row[7].number_format == "#,##0.00"
+        assert row[7].value * 100 == order.amount
+    summary = {row[0].value: row for row in book["Summary"].iter_rows() if row[0].value}
+    assert summary["Period"][1].is_date and summary["Period"][1].value.date() == dt.date(2026, 1, 1)
+    value = summary["Value (CNY)"][1]
+    assert value.data_type == "n" and value.number_format == "#,##0.00" and value.value == 8587
 
 
 def test_an_invalid_period_is_refused_with_a_message(history, staff_client):

@@ -642,3 +642,25 @@ def test_the_verify_page_shows_a_top_tier_technicians_badge_and_no_badge_for_oth
     assert 'data-technician-badge="excellent"' in html
     assert "Top-rated technician" in html
     assert reverse("credit_profile", args=(technician.pk,)) in html
+
+
+def test_the_pdf_text_keeps_its_dots_and_its_chinese(provider, settings):
+    """STSong-Light has no "·" (U+00B7): poppler drew a box between the technician's name
+    and credential. The text read back from the PDF has the dot and the Chinese."""
+    import shutil
+    import subprocess
+
+    from marketplace.documents import cid_text
+
+    assert cid_text("王 · QC-1 • x") == "王 \u30fb QC-1 \u30fb x"
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    technician = make_technician(provider)
+    certificate = import_and_sign(provider, technician, laptop_listing(), data=fresh_log())
+    response = client_for().get(f"/verify/{certificate.pk}/certificate.pdf", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "数据清除证书" in text and provider.name in text
+    # "name · credential": poppler reads the font's middle dot back as U+00B7.
+    assert f"· QC-{technician.pk}" in text, text

@@ -5,7 +5,6 @@ visit, and listing and verification pages answer conditional GETs with 304."""
 from __future__ import annotations
 
 import html
-import re
 import socket
 import uuid
 

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db.models import Q
+from django.test import Client
 
 from marketplace.credit.effects import requires_review
 from marketplace.credit.models import CreditRole, CreditScore
@@ -108,7 +110,7 @@ def test_seed_demo_listings_are_stable_cover_every_category_and_several_states(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo")
     assert listing_counts() == first
-    assert "Marketplace demo: 18 listings" in capsys.readouterr().out
+    assert "Marketplace demo: 19 listings" in capsys.readouterr().out
 
     listings = Listing.objects.all()
     assert listings.count() >= 10
@@ -182,3 +184,106 @@ def test_the_demo_appraiser_and_technician_are_trusted_enough_that_their_work_co
     assert score.tier != "restricted"
     assert not requires_review(appraiser.pk, CreditRole.APPRAISER)
     assert not requires_review(technician.pk, CreditRole.TECHNICIAN)
+
+
+# --- A first run that welcomes (issue 17) ----------------------------------------------------
+# The seeding commits as `make run` does, so the work it queues on commit (credit, the search
+# index, e-mails) runs inside the command: one seeding is checked from every side.
+
+welcoming = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def check_phones_and_laptops_on_sale_with_verified_certificates_found_by_search() -> None:
+    from wipe_cert.models import CertificateStatus, ErasureCertificate
+    from wipe_cert.services import certificate_verify
+
+    on_sale = Listing.objects.filter(status=ListingStatus.PUBLISHED, category=Category.ELECTRONICS)
+    for device_type in ("phone", "laptop"):
+        devices = list(on_sale.filter(electronics__device_type=device_type))
+        assert devices, device_type
+        for listing in devices:
+            certificate = ErasureCertificate.objects.get(listing=listing, status=CertificateStatus.ACCEPTED)
+            assert certificate_verify(certificate).valid, listing.title
+    phone = on_sale.get(electronics__device_type="phone")
+    for words in ("手机", "iPhone"):
+        page = Client().get("/search/", {"q": words}).content.decode()
+        assert f'data-listing-id="{phone.pk}"' in page, words
+
+
+def check_every_listing_has_a_place_found_by_distance() -> None:
+    assert not Listing.objects.filter(Q(latitude__isnull=True) | Q(longitude__isnull=True)).exists()
+    # Around the centre of 徐汇区, where most demo listings are: within 3 km, not the car in 嘉定区.
+    page = Client().get("/search/", {"lat": "31.188", "lon": "121.437", "within": "3", "sort": "distance"})
+    text = page.content.decode()
+    near = Listing.objects.filter(status=ListingStatus.PUBLISHED, district="徐汇区")
+    assert near.count() >= 5
+    for listing in near:
+        assert f'data-listing-id="{listing.pk}"' in text, listing.title
+    car = Listing.objects.get(title__startswith="大众 朗逸")
+    assert car.status == ListingStatus.PUBLISHED and f'data-listing-id="{car.pk}"' not in text
+
+
+def check_valuation_bands_in_every_category() -> None:
+    from grading.services import listing_valuation
+    from marketplace.demo import demo_listings
+
+    titles = {spec.title for spec in demo_listings()}
+    published = list(Listing.objects.filter(status=ListingStatus.PUBLISHED, title__in=titles))
+    bands = {listing.pk: listing_valuation(listing=listing) for listing in published}
+    assert {listing.category for listing in published if bands[listing.pk]} == set(Category.values)
+    within = [x for x in published if (band := bands[x.pk]) is not None and band.low <= x.price <= band.high]
+    assert len(within) >= len(published) - 1  # the antique armchairs are dearer than their band
+
+
+def check_ratings_match_credit() -> None:
+    from marketplace.credit.models import CreditEvent, CreditEventKind, Rating
+    from marketplace.credit.selectors import credit_breakdown, public_credit
+
+    seller = User.objects.get(email="seller@example.com")
+    received = Rating.objects.filter(ratee=seller, revealed_at__isnull=False).count()
+    assert received >= 5
+    assert public_credit(user=seller).ratings_received == received
+    assert credit_breakdown(user=seller, role="seller").counts["rating"] == received
+    # Every rating event comes from a rating of a real order; none is made up.
+    events = set(CreditEvent.objects.filter(kind=CreditEventKind.RATING).values_list("pk", flat=True))
+    assert events == set(Rating.objects.filter(event__isnull=False).values_list("event_id", flat=True))
+
+
+def check_no_unread_flood() -> None:
+    from marketplace.models import Notification
+
+    for email in DEMO_EMAILS:
+        assert not Notification.objects.filter(user__email=email, read_at__isnull=True).exists(), email
+    assert Notification.objects.filter(user__email="buyer@example.com").count() > 10  # still there to read
+
+
+def check_short_output_ending_with_logins_and_address(out: str) -> None:
+    lines = out.strip().splitlines()
+    assert len(lines) < 30, lines
+    assert "samples/" not in out and "Task " not in out and "Content-Type:" not in out
+    tail = "\n".join(lines[-12:])
+    assert DEMO_PASSWORD in tail and DEMO_TOTP_SECRET in tail
+    assert all(email in tail for email in DEMO_EMAILS)
+    assert "http://127.0.0.1:8123/accounts/login/" in tail
+    assert lines[-1].startswith("Staff admin: http://127.0.0.1:8123/cms-admin/")
+    assert "127.0.0.1:8000" not in out
+
+
+@welcoming
+def test_the_demo_shows_every_feature_quietly(capsys, mailoutbox):
+    call_command("seed_demo", url="http://127.0.0.1:8123/")
+    out = capsys.readouterr().out
+    check_short_output_ending_with_logins_and_address(out)
+    assert mailoutbox == []  # the seeding's e-mails were dropped
+    check_phones_and_laptops_on_sale_with_verified_certificates_found_by_search()
+    check_every_listing_has_a_place_found_by_distance()
+    check_valuation_bands_in_every_category()
+    check_ratings_match_credit()
+    check_no_unread_flood()
+
+
+@welcoming
+def test_verbose_seeding_sends_and_shows_the_emails(capsys, mailoutbox):
+    call_command("seed_demo", verbosity=2)
+    assert len(mailoutbox) > 10
+    assert "Demo data ready." in capsys.readouterr().out

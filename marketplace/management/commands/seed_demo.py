@@ -1,10 +1,18 @@
 """Load the idempotent demo: the eight demo accounts of SPEC.md and their organisations.
 
 Running it twice leaves the same data. Later features add their demo data through
-`DEMO_SEEDERS` below, each a callable taking the command's `stdout`."""
+`DEMO_SEEDERS` below, each a callable taking the command's `stdout`.
+
+Quiet by default: the e-mails and the task and page logs of the seeding are dropped
+(`-v 2` shows them), the notifications it caused are marked read, and it ends with the
+logins and the address to open (`--url`, else WAGTAILADMIN_BASE_URL, which `make run`
+sets from PORT)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,17 +20,19 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from cms.demo import seed_cms_demo
-from grading.demo import seed_grading_demo
+from grading.demo import seed_consignment_grades_demo, seed_grading_demo
 from marketplace.city.demo import seed_city_demo
 from marketplace.consignment.demo import seed_consignment_agreement_demo, seed_consignment_demo
 from marketplace.credit.demo import seed_credit_demo
 from marketplace.demo import seed_marketplace_demo, seed_order_demo
-from marketplace.models import Membership, Organisation, OrganisationKind, Role, User
+from marketplace.models import Membership, Notification, Organisation, OrganisationKind, Role, User
 from wipe_cert.demo import seed_erasure_demo
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - documented demo credential
@@ -110,6 +120,7 @@ DEMO_SEEDERS: list[Any] = [
     seed_cms_demo,
     seed_order_demo,
     seed_consignment_demo,
+    seed_consignment_grades_demo,  # grading's step for the books the shop took in
     seed_credit_demo,
     seed_city_demo,  # last: its statistics rollup covers the orders seeded before it
 ]
@@ -122,11 +133,53 @@ def ensure_totp(user: User) -> None:
         RecoveryCodes.activate(user)
 
 
+@contextmanager
+def quiet() -> Iterator[None]:
+    """No e-mails sent and no log lines below ERROR while the demo is seeded."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            yield
+    finally:
+        logging.disable(previous)
+
+
+def mark_seeding_read(*, since: Any) -> int:
+    """The demo users start with an empty bell: what the seeding told them is marked read."""
+    return Notification.objects.filter(
+        user__email__in=[account.email for account in ACCOUNTS], created_at__gte=since, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
 class Command(BaseCommand):
     help = "Create or refresh the demo accounts, organisations and data (idempotent)."
 
-    @transaction.atomic
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--url",
+            default="",
+            help="Where the site will be served, for the links printed and e-mailed "
+            "(default: WAGTAILADMIN_BASE_URL; `make run PORT=8123` sets it).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        url = (options["url"] or settings.WAGTAILADMIN_BASE_URL).rstrip("/")
+        started = timezone.now()
+        with quiet() if options["verbosity"] < 2 else nullcontext(), override_settings(WAGTAILADMIN_BASE_URL=url):
+            with transaction.atomic():
+                self.seed()
+            # Work queued on commit (e-mails, credit, the search index) has run by now.
+            mark_seeding_read(since=started)
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Open {url}/ and log in at {url}/accounts/login/"))
+        self.stdout.write(f"Password for every demo account: {DEMO_PASSWORD}")
+        self.stdout.write(f"TOTP secret for the 2FA accounts: {DEMO_TOTP_SECRET} (or: manage.py demo_totp)")
+        for account in ACCOUNTS:
+            flag = "  [2FA]" if account.mfa else ""
+            self.stdout.write(f"  {account.email:<24} {account.note}{flag}")
+        self.stdout.write(f"Staff admin: {url}/cms-admin/ (admin@example.com)")
+
+    def seed(self) -> None:
         now = timezone.now()
         organisations: dict[str, Organisation] = {}
         for spec in ORGANISATIONS:
@@ -162,10 +215,3 @@ class Command(BaseCommand):
 
         for seeder in DEMO_SEEDERS:
             seeder(self.stdout)
-
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/accounts/login/"))
-        self.stdout.write(f"Password for every demo account: {DEMO_PASSWORD}")
-        self.stdout.write(f"TOTP secret for the 2FA accounts (admin, appraiser, tech): {DEMO_TOTP_SECRET}")
-        for account in ACCOUNTS:
-            flag = "  [2FA]" if account.mfa else ""
-            self.stdout.write(f"  {account.email:<24} {account.note}{flag}")
