@@ -40,6 +40,8 @@ PUBLIC_PAGES = {
     "search_suggest",
     "set_language",
     "language_choose",
+    "web_manifest",  # the web-app manifest: name and icons
+    "robots_txt",  # what crawlers may read
     # allauth: logging in, signing up, resetting a password, confirming an address.
     "account_login",
     "account_signup",
