@@ -19,11 +19,16 @@ from marketplace.models import Listing
 
 
 def grade_label(appraisal: Appraisal) -> str:
-    language = "en" if translation.get_language() == "en" else "zh"
+    return grade_labels(appraisal)["en" if translation.get_language() == "en" else "zh"]
+
+
+def grade_labels(appraisal: Appraisal) -> dict[str, str]:
+    """The grade's name in each language the rule set gives ("zh", "en")."""
     for grade in appraisal.rule_set.document.get("grades", []):
         if grade["key"] == appraisal.grade:
-            return Text.of(grade["label"]).get(language)
-    return appraisal.grade
+            text = Text.of(grade["label"])
+            return {language: text.get(language) for language in ("zh", "en")}
+    return {"zh": appraisal.grade, "en": appraisal.grade}
 
 
 def standard_title(appraisal: Appraisal) -> str:

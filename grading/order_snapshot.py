@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grading.badges import grade_label
+from grading.badges import grade_label, grade_labels
 from grading.services import current_appraisals
 from marketplace.models import Listing
 
@@ -21,6 +21,8 @@ def grade_snapshot(listing: Listing) -> dict[str, Any]:
             "kind": appraisal.kind,
             "grade": appraisal.grade,
             "label": grade_label(appraisal),
+            # Both languages: whoever reads the order later reads it in their own.
+            "labels": grade_labels(appraisal),
             "score": appraisal.score,
             "sellable": appraisal.sellable,
             "rule_set_key": appraisal.rule_set_key,

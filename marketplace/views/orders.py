@@ -21,7 +21,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -69,6 +69,14 @@ CERTIFICATE_STATUS_LABELS = {
     "rejected": gettext_lazy("Rejected"),
     "draft": gettext_lazy("Draft (not signed)"),
 }
+
+
+def _snapshot_grade_label(snapshot: dict[str, Any]) -> str:
+    """The grade recorded at purchase, in the reader's language (orders placed before both
+    languages were recorded show the label as recorded)."""
+    grade = snapshot.get("grade") or {}
+    labels = grade.get("labels") or {}
+    return str(labels.get("en" if translation.get_language() == "en" else "zh") or grade.get("label") or "")
 
 
 def certificate_status_label(certificate: Any) -> str:
@@ -324,6 +332,7 @@ def order_page(request: HttpRequest, pk: int) -> HttpResponse:
         "messages_url": reverse("listing_messages", args=(order.listing_id,))
         + ("" if party == Party.BUYER else f"?buyer={order.buyer_id}"),
         "snapshot": order.snapshot or {},
+        "snapshot_grade_label": _snapshot_grade_label(order.snapshot or {}),
         "certificate_status": certificate_status_label((order.snapshot or {}).get("certificate")),
         "panels": order_panels_for(order, user, party),
     }
