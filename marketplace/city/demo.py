@@ -263,11 +263,10 @@ def past_trade_through_services(
 
 
 def _rated_by(index: int) -> tuple[str, ...]:
-    """Who rated the index-th past trade: the buyer praised the seller now and then, and the
-    seller rated the buyer once (not more often: two accounts that only rate each other
-    look like a rating ring)."""
-    if index == 2:
-        return ("seller",)
+    """Who rated the index-th past trade: the buyer praised the seller now and then; the
+    seller never rated the buyer back. Two accounts that rate mostly each other, each at
+    least twice, look like a rating ring, so a past mutual rating would flag the demo
+    buyer and seller the first time a visitor rates the demo's completed order both ways."""
     return ("buyer",) if index % 4 == 1 else ()
 
 
