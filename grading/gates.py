@@ -10,7 +10,13 @@ from typing import ClassVar
 from django.utils.translation import gettext as _
 
 from grading.models import Appraisal, RuleSetStatus, RuleSetVersion
-from grading.services import SELF_ASSESSABLE, appraisal_request_create, appraisals_in_review, current_appraisals
+from grading.services import (
+    SELF_ASSESSABLE,
+    appraisal_request_active,
+    appraisal_request_create,
+    appraisals_in_review,
+    current_appraisals,
+)
 from marketplace.gates import BlockingReason, PublicationGate, Results
 from marketplace.models import Listing, ListingStatus
 
@@ -87,6 +93,17 @@ class GradeCurrentGate(PublicationGate):
                 )
             )
         return reasons
+
+    def waiting_stage(self, listing: Listing, reasons: list[BlockingReason]) -> str | None:
+        """Waiting for appraisal means waiting for an appraiser (or staff). A book or a piece
+        of furniture that only lacks its seller's self-assessment waits for nobody: it stays
+        where it is, and the seller reads what to do; unless the seller asked for a
+        certified appraisal, or one waits for staff review."""
+        if listing.category not in SELF_ASSESSABLE:
+            return self.stage
+        if any(reason.code == "grade_in_review" for reason in reasons):
+            return self.stage
+        return self.stage if appraisal_request_active(listing_id=listing.pk) else None
 
     def on_blocked(self, listing: Listing, reasons: list[BlockingReason]) -> None:
         """Listings that need a certified appraisal go to the appraisers' queue."""

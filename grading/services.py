@@ -369,6 +369,13 @@ def self_assessment_submit(*, actor: User, listing_id: int, answers: Mapping[str
     )
 
 
+def appraisal_request_active(*, listing_id: int) -> bool:
+    """Whether the listing is in the appraisers' queue (open or claimed)."""
+    return AppraisalRequest.objects.filter(
+        listing_id=listing_id, status__in=[AppraisalRequestStatus.OPEN, AppraisalRequestStatus.CLAIMED]
+    ).exists()
+
+
 @transaction.atomic
 def appraisal_request_create(*, actor: User | None, listing_id: int) -> AppraisalRequest:
     """Put a listing in the appraisers' queue (idempotent while a request is active)."""

@@ -48,6 +48,11 @@ class PublicationGate:
     def check(self, listings: Sequence[Listing]) -> Results:
         raise NotImplementedError
 
+    def waiting_stage(self, listing: Listing, reasons: list[BlockingReason]) -> str | None:
+        """The status in which `listing` waits while this gate blocks it: `stage`, unless
+        the gate knows that nobody else has to act (e.g. a seller's own self-assessment)."""
+        return self.stage
+
     def on_blocked(self, listing: Listing, reasons: list[BlockingReason]) -> None:
         """Side effects when a publication attempt is blocked by this gate (runs in the
         publishing transaction)."""

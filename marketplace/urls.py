@@ -1,7 +1,7 @@
 from django.urls import path
 
 from marketplace.views import accounts as views
-from marketplace.views import listings, notifications, orders, payments, privacy
+from marketplace.views import books, listings, notifications, orders, payments, privacy
 
 urlpatterns = [
     path("accounts/profile/", views.profile, name="profile"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("organisations/<int:pk>/", views.organisation_detail, name="organisation_detail"),
     # Selling and managing listings
     path("sell/", listings.sell_choose_category, name="sell"),
+    path("sell/books/isbn/", books.book_isbn_lookup, name="book_isbn_lookup"),
     path("sell/<str:category>/", listings.sell_create, name="sell_create"),
     path("my/listings/", listings.my_listings, name="my_listings"),
     path("my/listings/<int:pk>/", listings.listing_manage, name="listing_manage"),

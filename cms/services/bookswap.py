@@ -24,7 +24,8 @@ from django.utils.translation import gettext as _
 from cms.models import BookSwapPage, Pupil, SwapBook, SwapBookStatus, SwapClass, SwapDay, SwapDayStatus, SwapWish
 from cms.services.access import user_runs_organisation
 from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from marketplace.models import User
+from marketplace.models import BookRecordSource, User
+from marketplace.services.books import book_record_details, book_record_learn
 from marketplace.validators import normalise_isbn
 
 BOOK_TABLE = Path(__file__).resolve().parent.parent / "data" / "school_books.json"
@@ -45,8 +46,10 @@ def _book_table() -> dict[str, str]:
 
 
 def isbn_title(isbn: str) -> str:
-    """The title of a school book from the local table, or "" when it is not there."""
-    return _book_table().get(isbn, "")
+    """The title of a book from the marketplace's book catalogue or the school book table,
+    or "" when neither knows it."""
+    known = book_record_details(isbn)
+    return known.title[:200] if known is not None else _book_table().get(isbn, "")
 
 
 def _normalised_isbn(value: str) -> str:
@@ -284,6 +287,8 @@ def book_offer(*, pupil: Pupil, isbn: str, title: str = "", now: dt.datetime | N
         .exists()
     )
     hours = day.page.first_refusal_hours
+    # The book is in the pupil's hands: its title teaches the catalogue (when it is new there).
+    book_record_learn(isbn=number, title=title, source=BookRecordSource.BOOK_SWAP)
     return SwapBook.objects.create(
         swap_day=day,
         offered_by=pupil,

@@ -376,6 +376,14 @@ MARKETPLACE_PRICE_CEILINGS = {
     "books": 5_000_000,  # ¥50,000 (rare editions)
     "vehicles": 1_000_000_000,  # ¥10,000,000
 }
+# Books: the sell form fills a book's details from its ISBN out of the local catalogue
+# (marketplace.models.books). Optionally an online catalogue answers for ISBNs it does not
+# know: a dotted path to a provider, e.g. "marketplace.book_lookup.OpenLibraryLookup";
+# empty (the default) keeps every lookup on this machine. Look-ups per user: an allauth rate.
+MARKETPLACE_BOOK_LOOKUP = env("MARKETPLACE_BOOK_LOOKUP") or None
+MARKETPLACE_BOOK_LOOKUP_URL = env("MARKETPLACE_BOOK_LOOKUP_URL", "https://openlibrary.org")
+MARKETPLACE_BOOK_LOOKUP_TIMEOUT = float(env("MARKETPLACE_BOOK_LOOKUP_TIMEOUT", "3"))
+MARKETPLACE_BOOK_LOOKUP_RATE = env("MARKETPLACE_BOOK_LOOKUP_RATE", "30/m/user")
 
 # --- Erasure certificates ---------------------------------------------------------
 # Fernet key that encrypts the Ed25519 private keys the platform holds, and the HMAC

@@ -122,6 +122,9 @@ class ListingPageForm(ListingForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.category == Category.BOOKS:
+            # A book listing is titled by its book: the title is typed once, as the book title.
+            del self.fields["title"]
         if self.instance.pk and not self.is_bound:
             self.initial["price_yuan"] = (Decimal(self.instance.price) / 100).quantize(Decimal("0.01"))
 
@@ -262,6 +265,16 @@ class BookAttributesForm(forms.ModelForm):
             "language",
             "is_textbook",
             "has_access_code",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["book_title"].error_messages["required"] = gettext_lazy(
+            "Type the book's title: the catalogue does not know this ISBN yet."
+        )
+        self.fields["isbn"].help_text = gettext_lazy(
+            "Type the ISBN first (the 10 or 13 digits above the barcode) and press “Look up”: "
+            "it fills in the title, authors, publisher and year."
         )
 
     def clean_isbn(self) -> str:

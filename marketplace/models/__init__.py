@@ -1,4 +1,5 @@
 from .accounts import Membership, Organisation, OrganisationKind, Role, User
+from .books import BookRecord, BookRecordSource
 from .ledger import LedgerAccount, LedgerEntry, LedgerKind, LedgerTransaction
 from .listings import (
     ALLOWED_TRANSITIONS,
@@ -49,6 +50,8 @@ __all__ = [
     "DEVICE_TRAITS",
     "ORDER_TRANSITIONS",
     "BookAttributes",
+    "BookRecord",
+    "BookRecordSource",
     "Category",
     "DeferredTask",
     "DeliveryMethod",

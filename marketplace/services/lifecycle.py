@@ -16,6 +16,7 @@ from marketplace.signals import listing_changed
 SYSTEM_REASONS = {
     "publication attempt": gettext_lazy("Publication attempted: waiting for the next check"),
     "all gates passed": gettext_lazy("All publication checks passed"),
+    "nothing to wait for": gettext_lazy("Back to draft: what still blocks publication is up to the seller"),
     "reopened": gettext_lazy("Reopened as a draft"),
     "withdrawn by seller": gettext_lazy("Withdrawn by the seller"),
     "order resumed": gettext_lazy("A moderator resumed the held order"),

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -20,6 +21,8 @@ from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied
 from marketplace.forms.listings import ATTRIBUTE_FORMS, COMMON_FIELDS, ListingForm
 from marketplace.gates import BlockingReason, evaluate_gates, gates_by_name
 from marketplace.models import (
+    BookAttributes,
+    BookRecordSource,
     Category,
     Listing,
     ListingStatus,
@@ -30,10 +33,12 @@ from marketplace.models import (
 )
 from marketplace.models.listings import EDITABLE_STATUSES, PUBLIC_STATUSES
 from marketplace.selectors import ATTRIBUTE_RELATIONS
+from marketplace.services.books import book_details_filled, book_record_learn
 from marketplace.services.lifecycle import listing_transition
 from marketplace.signals import listing_changed
 
 SHOP_MANAGER_ROLES = (Role.OWNER, Role.STAFF)
+TITLE_MAX_LENGTH = Listing._meta.get_field("title").max_length or 120
 # The order in which waiting stages come: the first stage still blocking is where the listing waits.
 STAGE_ORDER = (ListingStatus.PENDING_APPRAISAL, ListingStatus.PENDING_ERASURE)
 PUBLISHABLE_FROM = frozenset(
@@ -124,20 +129,60 @@ def _form_errors(form: forms.BaseForm, prefix: str = "") -> dict[str, list[str]]
     return {f"{prefix}{name}": [str(message) for message in errors] for name, errors in form.errors.items()}
 
 
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == ()
+
+
+def _book_title_as_listing_title(data: Mapping[str, Any], attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A book listing's title is the book's title: the seller types it once."""
+    title = " ".join(str(attributes.get("book_title") or "").split())
+    return {**data, "title": Truncator(title).chars(TITLE_MAX_LENGTH)}
+
+
 def _validate(
-    *, category: str, data: Mapping[str, Any], attributes: Mapping[str, Any], listing: Listing | None
+    *,
+    category: str,
+    data: Mapping[str, Any],
+    attributes: Mapping[str, Any],
+    listing: Listing | None,
+    title_from_book: bool = False,
 ) -> tuple[ListingForm, forms.ModelForm]:
+    """Validate the common fields and the category's attributes together. With
+    `title_from_book` the title is the book's title, and its errors are the book title's."""
+    if category == Category.BOOKS:
+        attributes = book_details_filled(attributes)
+        if title_from_book:
+            data = _book_title_as_listing_title(data, attributes)
     common = ListingForm(data=data, category=category, instance=listing)
     attribute_instance = listing.attributes if listing is not None else None
     attribute_form = ATTRIBUTE_FORMS[category](data=attributes, instance=attribute_instance)
     common_ok = common.is_valid()
     attributes_ok = attribute_form.is_valid()
     if not (common_ok and attributes_ok):
+        common_errors = _form_errors(common)
+        attribute_errors = _form_errors(attribute_form, "attributes.")
+        if title_from_book and "title" in common_errors:
+            # Said once, next to the book title (unless it has its own complaint already).
+            attribute_errors.setdefault("attributes.book_title", common_errors.pop("title"))
         raise ValidationFailed(
-            _("Some fields need your attention."),
-            details={"fields": {**_form_errors(common), **_form_errors(attribute_form, "attributes.")}},
+            _("Some fields need your attention."), details={"fields": {**common_errors, **attribute_errors}}
         )
     return common, attribute_form
+
+
+def _learn_book(listing: Listing, actor: User) -> None:
+    """The details typed for an ISBN the catalogue did not know are kept for the next seller."""
+    book = listing.attributes
+    if isinstance(book, BookAttributes):
+        book_record_learn(
+            isbn=book.isbn,
+            title=book.book_title,
+            authors=book.authors or (),
+            publisher=book.publisher,
+            year=book.year,
+            source=BookRecordSource.LISTING,
+            actor=actor,
+        )
 
 
 @transaction.atomic
@@ -167,7 +212,11 @@ def listing_create(
             )
     elif consignor is not None:
         raise ValidationFailed(_("Only shops take items on consignment."))
-    common, attribute_form = _validate(category=category, data=data, attributes=attributes, listing=None)
+    # A book listing given no title is titled by its book.
+    title_from_book = category == Category.BOOKS and _blank(str(data.get("title") or "").strip())
+    common, attribute_form = _validate(
+        category=category, data=data, attributes=attributes, listing=None, title_from_book=title_from_book
+    )
     listing: Listing = common.save(commit=False)
     listing.category = category
     listing.created_by = actor
@@ -182,6 +231,7 @@ def listing_create(
     attribute_row.listing = listing
     attribute_row.save()
     listing.__dict__.pop("attributes", None)
+    _learn_book(listing, actor)
     return listing
 
 
@@ -201,7 +251,8 @@ def listing_get_for_manage(*, user: User, listing_id: int, lock: bool = False) -
 def listing_update(
     *, actor: User, listing_id: int, data: Mapping[str, Any], attributes: Mapping[str, Any] | None = None
 ) -> Listing:
-    """Change some fields (a partial update: fields not given keep their values)."""
+    """Change some fields (a partial update: fields not given keep their values). A book
+    listing whose book title changes without a new title given takes the book's title."""
     listing = listing_get_for_manage(user=actor, listing_id=listing_id, lock=True)
     if listing.status not in EDITABLE_STATUSES:
         raise Conflict(
@@ -212,12 +263,22 @@ def listing_update(
     merged = {**model_to_dict(listing, fields=COMMON_FIELDS), **dict(data)}
     current_attributes = model_to_dict(listing.attributes) if listing.attributes is not None else {}
     merged_attributes = {**current_attributes, **dict(attributes or {})}
+    title_from_book = (
+        listing.category == Category.BOOKS
+        and "book_title" in (attributes or {})
+        and _blank(str(data.get("title") or "").strip())
+    )
     common, attribute_form = _validate(
-        category=listing.category, data=merged, attributes=merged_attributes, listing=listing
+        category=listing.category,
+        data=merged,
+        attributes=merged_attributes,
+        listing=listing,
+        title_from_book=title_from_book,
     )
     common.save()
     attribute_form.save()
     listing.__dict__.pop("attributes", None)
+    _learn_book(listing, actor)
     listing_id = listing.pk
     transaction.on_commit(lambda: listing_changed.send(sender=Listing, listing_id=listing_id))
     return listing
@@ -254,10 +315,16 @@ def _publish_or_collect_reasons(*, actor: User, listing_id: int) -> tuple[Listin
             by_gate.setdefault(reason.gate, []).append(reason)
         for name, gate_reasons in by_gate.items():
             gates[name].on_blocked(listing, gate_reasons)
-        stages = {gates[name].stage for name in by_gate}
+        stages = {gates[name].waiting_stage(listing, gate_reasons) for name, gate_reasons in by_gate.items()}
         waiting = next((stage for stage in STAGE_ORDER if stage in stages), None)
         if waiting is not None and listing.status != waiting:
             listing_transition(listing=listing, to_status=waiting, actor=actor, reason="publication attempt")
+        elif waiting is None and listing.status in STAGE_ORDER:
+            # Nothing that still blocks waits on anyone else (an appraiser, a technician):
+            # the listing is not "waiting for appraisal" any more, whatever brought it there.
+            listing_transition(
+                listing=listing, to_status=ListingStatus.DRAFT, actor=actor, reason="nothing to wait for"
+            )
         return listing, reasons
     if listing.status != ListingStatus.READY:
         listing_transition(listing=listing, to_status=ListingStatus.READY, actor=actor, reason="all gates passed")

@@ -19,7 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.paginator import Paginator
 from django.forms.utils import pretty_name
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -59,6 +59,7 @@ from marketplace.selectors import (
     listings_managed_by,
     user_memberships,
 )
+from marketplace.services.books import book_details_filled
 from marketplace.services.listings import (
     CONSIGNOR_NOT_AGREED,
     PUBLISHABLE_FROM,
@@ -81,10 +82,13 @@ from marketplace.services.photos import (
     listing_photos_reorder,
 )
 from marketplace.templatetags.listing_tags import mask_identifier
+from marketplace.views.books import PageLookup, page_lookup
 
 MY_LISTINGS_PER_PAGE = 20
 BROWSE_PER_PAGE = 24
 ATTRIBUTE_PREFIX = "attributes"
+# The book form's "Look up" button: fills the book's details from the ISBN without saving.
+BOOK_LOOKUP_BUTTON = "isbn_lookup"
 REOPENABLE = frozenset({ListingStatus.WITHDRAWN, ListingStatus.EXPIRED})
 GALLERY_WIDTH = "960"
 
@@ -169,6 +173,15 @@ class BrowseForm(forms.Form):
     price_max = forms.DecimalField(
         label=gettext_lazy("Highest price (¥)"), required=False, min_value=Decimal(0), max_digits=12, decimal_places=2
     )
+    sort = forms.ChoiceField(
+        label=gettext_lazy("Sort by"),
+        required=False,
+        choices=[
+            ("newest", gettext_lazy("Newest first")),
+            ("price_asc", gettext_lazy("Price: low to high")),
+            ("price_desc", gettext_lazy("Price: high to low")),
+        ],
+    )
 
     def __init__(self, *args: Any, cities: Sequence[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -189,6 +202,7 @@ class BrowseForm(forms.Form):
             price_min=_fen(cleaned.get("price_min")),
             price_max=_fen(cleaned.get("price_max")),
             query=(cleaned.get("q") or "").strip(),
+            sort=cleaned.get("sort") or "newest",
         )
 
 
@@ -202,6 +216,8 @@ def _search_url(filters: BrowseFilters) -> str:
         params["price_min"] = str(filters.price_min // 100)
     if filters.price_max is not None:
         params["price_max"] = str(-(-filters.price_max // 100))  # whole yuan, rounded up
+    if filters.sort != "newest":
+        params["sort"] = filters.sort  # the search page knows the same price orders
     return f"{reverse('search')}?{urlencode(params)}"
 
 
@@ -216,6 +232,40 @@ def _attribute_form(category: str, data: Any = None, instance: Any = None) -> fo
     return ATTRIBUTE_FORMS[category](data, prefix=ATTRIBUTE_PREFIX, instance=instance)
 
 
+def _show_typed(form: forms.BaseForm, data: Any) -> None:
+    """Show an unbound form with what was typed in `data`, without error messages: the
+    seller pressed "Look up", not "Save"."""
+    form.initial = {
+        **form.initial,
+        **{
+            name: field.widget.value_from_datadict(data, {}, form.add_prefix(name))
+            for name, field in form.fields.items()
+        },
+    }
+
+
+def _book_lookup_forms(
+    request: HttpRequest, form: ListingPageForm, attribute_form: forms.ModelForm, sell_as_form: forms.Form | None
+) -> PageLookup:
+    """The "Look up" step of the book form (no JavaScript needed): the forms show what was
+    typed, with the book's details filled in from its ISBN when it is known."""
+    for typed in (form, attribute_form, sell_as_form):
+        if typed is not None:
+            _show_typed(typed, request.POST)
+    lookup = page_lookup(request, request.POST.get(attribute_form.add_prefix("isbn"), ""))
+    if lookup.error:
+        attribute_form.cleaned_data = {}  # an unbound form has none; add_error expects it
+        attribute_form.add_error("isbn", lookup.error)
+    elif lookup.result is not None:
+        attribute_form.initial["isbn"] = lookup.result.isbn
+        book = lookup.result.book
+        if book is not None:
+            attribute_form.initial.update(
+                book_title=book.title, authors=list(book.authors), publisher=book.publisher, year=book.year
+            )
+    return lookup
+
+
 def _common_data(form: ListingPageForm) -> dict[str, Any]:
     """The cleaned common fields, with the price in fen."""
     return {name: form.cleaned_data[name] for name in COMMON_FIELDS if name in form.cleaned_data}
@@ -225,9 +275,24 @@ def _attribute_data(form: forms.ModelForm, request: HttpRequest) -> dict[str, An
     """The attribute fields as the posted form holds them, without the prefix. Each
     widget reads its own value, so an unticked box is an explicit False."""
     return {
-        name: field.widget.value_from_datadict(request.POST, request.FILES, form.add_prefix(name))
+        name: field.widget.value_from_datadict(form.data, request.FILES, form.add_prefix(name))
         for name, field in form.fields.items()
     }
+
+
+def _with_catalogue_details(data: QueryDict) -> QueryDict:
+    """The posted book form with the book's details the seller left blank filled in from
+    the local catalogue, so the page shows them too (a seller may type only the ISBN)."""
+    names = ("isbn", "book_title", "authors", "publisher", "year")
+    typed = {name: data.get(f"{ATTRIBUTE_PREFIX}-{name}", "") for name in names}
+    filled = book_details_filled(typed)
+    if filled == typed:
+        return data
+    data = data.copy()
+    for name, value in filled.items():
+        if value != typed[name]:
+            data[f"{ATTRIBUTE_PREFIX}-{name}"] = "、".join(value) if isinstance(value, list) else str(value)
+    return data
 
 
 def _add_error_once(form: forms.BaseForm, field_name: str | None, message: str) -> None:
@@ -245,6 +310,8 @@ def _show_validation_errors(exc: ValidationFailed, form: ListingPageForm, attrib
         target: forms.BaseForm
         if key.startswith(f"{ATTRIBUTE_PREFIX}."):
             target, name = attribute_form, key.removeprefix(f"{ATTRIBUTE_PREFIX}.")
+        elif key == "title" and "title" not in form.fields and "book_title" in attribute_form.fields:
+            target, name = attribute_form, "book_title"  # a book listing's title is its book title
         else:
             target, name = form, "price_yuan" if key == "price" else key
         for message in errors:
@@ -277,11 +344,15 @@ def sell_create(request: HttpRequest, category: str) -> HttpResponse:
         raise Http404(_("Unknown category."))
     user = _user(request)
     shops = _managed_shops(user)
-    data = request.POST if request.method == "POST" else None
+    looking_up = request.method == "POST" and category == Category.BOOKS and BOOK_LOOKUP_BUTTON in request.POST
+    data: QueryDict | None = request.POST if request.method == "POST" and not looking_up else None
+    if data is not None and category == Category.BOOKS:
+        data = _with_catalogue_details(data)
     form = ListingPageForm(data, category=category)
     attribute_form = _attribute_form(category, data)
     sell_as_form = SellAsForm(data, shops=shops, prefix="seller") if shops else None
-    if request.method == "POST" and form.is_valid() and (sell_as_form is None or sell_as_form.is_valid()):
+    book_lookup = _book_lookup_forms(request, form, attribute_form, sell_as_form) if looking_up else None
+    if data is not None and form.is_valid() and (sell_as_form is None or sell_as_form.is_valid()):
         seller = sell_as_form.cleaned_data if sell_as_form is not None else {}
         try:
             listing = listing_create(
@@ -311,6 +382,8 @@ def sell_create(request: HttpRequest, category: str) -> HttpResponse:
             "category": category,
             "category_label": Category(category).label,
             "listing": None,
+            "book_lookup": book_lookup,
+            "book_lookup_button": BOOK_LOOKUP_BUTTON,
         },
     )
 
@@ -324,10 +397,14 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not listing.is_editable:
         messages.warning(request, _("Withdraw the listing before you edit it."))
         return redirect("listing_manage", pk=listing.pk)
-    data = request.POST if request.method == "POST" else None
+    looking_up = request.method == "POST" and listing.category == Category.BOOKS and BOOK_LOOKUP_BUTTON in request.POST
+    data: QueryDict | None = request.POST if request.method == "POST" and not looking_up else None
+    if data is not None and listing.category == Category.BOOKS:
+        data = _with_catalogue_details(data)
     form = ListingPageForm(data, category=listing.category, instance=listing)
     attribute_form = _attribute_form(listing.category, data, instance=listing.attributes)
-    if request.method == "POST" and form.is_valid():
+    book_lookup = _book_lookup_forms(request, form, attribute_form, None) if looking_up else None
+    if data is not None and form.is_valid():
         try:
             listing_update(
                 actor=user,
@@ -353,6 +430,8 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "category": listing.category,
             "category_label": Category(listing.category).label,
             "listing": listing,
+            "book_lookup": book_lookup,
+            "book_lookup_button": BOOK_LOOKUP_BUTTON,
         },
     )
 
@@ -576,6 +655,10 @@ def listing_photo_remove(request: HttpRequest, pk: int, photo_id: int) -> HttpRe
 class GalleryImage:
     src: str | None  # None while the renditions are being made
     srcset: str = ""
+    # The original's size: renditions keep its aspect ratio, so the browser reserves the
+    # photo's box before it loads and the page does not jump (layout shift).
+    width: int | None = None
+    height: int | None = None
 
 
 def _gallery(photos: list[ListingPhoto]) -> list[GalleryImage]:
@@ -586,7 +669,8 @@ def _gallery(photos: list[ListingPhoto]) -> list[GalleryImage]:
             images.append(GalleryImage(src=None))
             continue
         src = urls.get(GALLERY_WIDTH) or urls[max(urls, key=int)]
-        images.append(GalleryImage(src=src, srcset=", ".join(f"{url} {width}w" for width, url in urls.items())))
+        srcset = ", ".join(f"{url} {width}w" for width, url in urls.items())
+        images.append(GalleryImage(src=src, srcset=srcset, width=photo.width or None, height=photo.height or None))
     return images
 
 

@@ -41,7 +41,6 @@ def invite(client, shop, email):
 
 def sell_form(shop, email):
     return {
-        "title": "寄卖 红楼梦",
         "description": "",
         "price_yuan": "45",
         "currency": "CNY",
