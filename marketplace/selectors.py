@@ -57,11 +57,20 @@ class BrowseFilters:
     price_min: int | None = None  # minor units
     price_max: int | None = None
     query: str = ""
+    sort: str = "newest"  # a key of BROWSE_SORTS
 
 
 # Newest first; the partial indexes listing_browsable_newest_idx (everything),
 # listing_browsable_category_idx and listing_browsable_city_idx serve this order.
 BROWSE_ORDER = ("-published_at", "-pk")
+# Every browse order, each served in order by a partial index: newest as above; price by
+# listing_browsable_price_idx, listing_browse_cat_price_idx and listing_browse_city_price_idx
+# (read backwards for high to low, hence the id in the same direction as the price).
+BROWSE_SORTS: dict[str, tuple[str, ...]] = {
+    "newest": BROWSE_ORDER,
+    "price_asc": ("price", "pk"),
+    "price_desc": ("-price", "-pk"),
+}
 
 
 def listings_browse(*, filters: BrowseFilters) -> QuerySet[Listing]:
@@ -71,7 +80,8 @@ def listings_browse(*, filters: BrowseFilters) -> QuerySet[Listing]:
 def listing_ids_browse(*, filters: BrowseFilters) -> QuerySet[Listing, int]:
     """The ids only, in browse order: what a paginator counts and slices (an index scan,
     no joins), before `listings_by_ids` loads one page of them."""
-    return _browse_filtered(filters).order_by(*BROWSE_ORDER).values_list("pk", flat=True)
+    order = BROWSE_SORTS.get(filters.sort, BROWSE_ORDER)
+    return _browse_filtered(filters).order_by(*order).values_list("pk", flat=True)
 
 
 def listings_by_ids(ids: Iterable[int]) -> list[Listing]:
@@ -82,7 +92,9 @@ def listings_by_ids(ids: Iterable[int]) -> list[Listing]:
     wanted = list(ids)
     if not wanted:
         return []
-    return list(_with_related(Listing.objects.filter(pk__in=wanted)).order_by(*BROWSE_ORDER))
+    # In the order of the ids, whichever order browse read them in.
+    position = {pk: index for index, pk in enumerate(wanted)}
+    return sorted(_with_related(Listing.objects.filter(pk__in=wanted)), key=lambda listing: position[listing.pk])
 
 
 def _browse_filtered(filters: BrowseFilters) -> QuerySet[Listing]:

@@ -58,6 +58,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     state = SearchState(form.state(), reverse("search"))
     labels = facet_labels(page_facet_values(state.pairs, result.facets))
     pages = max(1, math.ceil(min(result.total, MAX_RESULT_WINDOW) / PER_PAGE))
+    active_chips = chips(state, labels)
     user = _user(request)
     already_saved = (
         user.is_authenticated and saved_searches_of(user=user).filter(querystring=state.querystring).exists()
@@ -73,7 +74,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
             "cards": cards,
             "state": state,
             "facets": facet_groups(state, result, labels),
-            "chips": chips(state, labels),
+            "chips": active_chips,
+            # On the filters button: every chip but the words typed in the box.
+            "active_filter_count": len(active_chips) - (1 if state.values("q") else 0),
             "ignored": form.ignored(),
             "sort_choices": SORT_CHOICES,
             "distance_choices": DISTANCE_CHOICES,

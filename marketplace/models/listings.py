@@ -186,6 +186,23 @@ class Listing(models.Model):
                 condition=Q(status__in=BROWSABLE),
                 name="listing_browsable_city_idx",
             ),
+            # Browsing by price (low to high, or high to low read backwards), everything, one
+            # category or one city: read in order and stopped at the LIMIT, like newest first.
+            models.Index(
+                fields=["price", "id"],
+                condition=Q(status__in=BROWSABLE),
+                name="listing_browsable_price_idx",
+            ),
+            models.Index(
+                fields=["category", "price", "id"],
+                condition=Q(status__in=BROWSABLE),
+                name="listing_browse_cat_price_idx",
+            ),
+            models.Index(
+                fields=["city", "price", "id"],
+                condition=Q(status__in=BROWSABLE),
+                name="listing_browse_city_price_idx",
+            ),
             models.Index(fields=["city", "district"], name="listing_place_idx"),
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [

@@ -66,10 +66,9 @@ def test_buyer_narrows_a_search_saves_it_and_is_alerted(page, live_server, setti
     filters.locator('[data-facet="erasure_verified"]').get_by_role("link", name=re.compile("Erasure verified")).click()
     expect(page.locator(".filter-chips")).to_contain_text("Erasure verified")
 
-    page.get_by_role("button", name="Use my location").click()
-    expect(page.get_by_label("Latitude")).to_have_value("31.200")
+    # Pick a radius, then "Use my location" fills the hidden point and applies both.
     page.get_by_label("Within").select_option(label="Within 10 km")
-    page.get_by_role("button", name="Apply distance").click()
+    page.get_by_role("button", name="Use my location").click()
     expect(page.locator(".filter-chips")).to_contain_text("Within 10 km of the chosen point")
     expect(page.locator(".result-count")).to_have_text("1 listing found")
     card = page.locator(f'[data-listing-id="{near.pk}"]')
@@ -77,6 +76,7 @@ def test_buyer_narrows_a_search_saves_it_and_is_alerted(page, live_server, setti
     expect(card).to_contain_text("0.7 km away")
     expect(page.locator(f'[data-listing-id="{far.pk}"]')).to_have_count(0)
     assert "grade=A" in page.url and "erasure_verified=1" in page.url and "within=10" in page.url
+    assert "lat=31.200" in page.url and "lon=121.440" in page.url
 
     page.get_by_role("button", name="Save this search").click()
     expect(page.locator(".messages")).to_contain_text("Search saved")

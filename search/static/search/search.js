@@ -1,5 +1,6 @@
 // Progressive enhancement for the search page: suggestions while typing and
-// "Use my location". The page works without this file.
+// "Use my location" (fills the hidden lat/lon fields and applies the distance). The page
+// works without this file, except for finding where the visitor is.
 document.addEventListener("DOMContentLoaded", () => {
   const input = document.querySelector("input[data-suggest-url]");
   const list = input && document.getElementById(input.getAttribute("list"));
@@ -50,7 +51,7 @@ document.addEventListener("DOMContentLoaded", () => {
           // Rounded to about 100 m, like listing locations.
           form.elements.lat.value = position.coords.latitude.toFixed(3);
           form.elements.lon.value = position.coords.longitude.toFixed(3);
-          status.textContent = locate.dataset.doneText || "";
+          form.requestSubmit();
         },
         () => {
           status.textContent = locate.dataset.failedText || "";
