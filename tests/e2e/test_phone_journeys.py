@@ -16,6 +16,7 @@ from django.core.management import call_command
 from PIL import Image
 from playwright.sync_api import expect
 
+from marketplace.credit.models import Rating
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 from marketplace.models import Listing, ListingStatus, Order, OrderStatus, User
 from tests.orders import published_listing
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 PHONE = {"width": 390, "height": 844}
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "phone"
 BOOK_TITLE = "小王子 法汉对照 精装"
+KNOWN_BOOK = "百年孤独"  # a demo book: the catalogue knows its ISBN
 
 
 def label(text: str) -> re.Pattern[str]:
@@ -137,6 +139,7 @@ def test_buyer_on_a_phone_searches_filters_buys_hands_over_and_rates(browser, li
     for question in ("Overall", "As described / as graded", "Communication", "Speed"):
         group = page.get_by_role("group", name=question)  # a substring: "Speed (payment, pickup)"
         click(group.get_by_role("radio", name=re.compile(r"^5")))
+    page.get_by_label("Comment (optional)").fill("书和描述的一样，交接准时。")
     click(page.get_by_role("button", name="Submit rating"))
     expect(page.locator(".messages")).to_contain_text("your rating is saved")
     shot(page, "buyer-6-rated")
@@ -144,6 +147,7 @@ def test_buyer_on_a_phone_searches_filters_buys_hands_over_and_rates(browser, li
 
     order.refresh_from_db()
     assert order.status == OrderStatus.COMPLETED
+    assert Rating.objects.get(order=order, rater__email="buyer@example.com").comment == "书和描述的一样，交接准时。"
 
 
 def test_seller_on_a_phone_lists_a_book_adds_a_photo_self_assesses_and_publishes(browser, live_server, tmp_path):
@@ -155,17 +159,20 @@ def test_seller_on_a_phone_lists_a_book_adds_a_photo_self_assesses_and_publishes
     click(page.get_by_role("link", name=re.compile("^Books")))
     expect(page.get_by_role("heading", level=1)).to_have_text("Sell: Books")
     shot(page, "seller-1-form")
-    # The details are typed (an ISBN the catalogue does not know); the lookup has a
-    # journey of its own (test_listing_journey.py).
-    page.get_by_label(label("ISBN-13")).fill("9787532748167")
-    page.get_by_label(label("Book title")).fill(BOOK_TITLE)
-    page.get_by_label(label("Authors")).fill("圣埃克苏佩里")
-    page.get_by_label(label("Publisher")).fill("上海译文出版社")
+    # The ISBN on the back cover fills in the book (the demo taught the catalogue this one).
+    page.get_by_label(label("ISBN-13")).fill("978-7-5442-5399-4")
+    click(page.get_by_role("button", name="Look up"))
+    expect(page.locator("#isbn-lookup-status")).to_contain_text(f"Found “{KNOWN_BOOK}”")
+    expect(page.get_by_label(label("Book title"))).to_have_value(KNOWN_BOOK)
+    expect(page.get_by_label(label("Authors"))).to_have_value("加西亚·马尔克斯")
+    expect(page.get_by_label(label("Publisher"))).to_have_value("南海出版公司")
+    shot(page, "seller-1b-isbn-found")
     page.get_by_label(label("Price (¥)")).fill("38")
     page.get_by_label(label("City")).fill("上海市")
     page.get_by_label(label("District")).fill("徐汇区")
     click(page.get_by_role("button", name="Save draft", exact=True))
     expect(page).to_have_url(re.compile(r"/my/listings/\d+/$"))
+    listing_pk = int(re.findall(r"/my/listings/(\d+)/$", page.url)[0])
     expect(page.locator("#blocking")).to_contain_text("Add at least one photo.")
 
     photo = tmp_path / "book.jpg"
@@ -199,6 +206,7 @@ def test_seller_on_a_phone_lists_a_book_adds_a_photo_self_assesses_and_publishes
     shot(page, "seller-4-published")
     page.context.close()
 
-    listing = Listing.objects.get(title=BOOK_TITLE)
-    assert listing.status == ListingStatus.PUBLISHED
+    listing = Listing.objects.get(pk=listing_pk)
+    assert listing.status == ListingStatus.PUBLISHED and listing.title == KNOWN_BOOK
+    assert listing.book.isbn == "9787544253994" and listing.book.year == 2011
     assert listing.seller_user is not None and listing.seller_user.email == "seller@example.com"
