@@ -27,11 +27,12 @@ run: install
 test: install lint
 	$(PY) -m pytest --durations=15
 
-## lint: ruff, mypy, migrations in sync
+## lint: ruff, mypy, import boundaries (import-linter, contracts in pyproject.toml), migrations in sync
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
 ## unit: the database-free unit tests only (seconds)

@@ -24,8 +24,8 @@ from config.cache import cache_problem
 from config.errors import service_unavailable
 from grading.api import router as grading_router
 from marketplace.api import router as marketplace_router
-from marketplace.api.credit import router as credit_router
 from marketplace.api.security import WriteThrottle, session_auth
+from marketplace.credit.api import router as credit_router
 from marketplace.errors import DomainError, ErrorCode
 from search.api import router as search_router
 from search.services import search_health

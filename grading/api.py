@@ -30,8 +30,7 @@ from grading.services import (
     ruleset_active,
     self_assessment_submit,
 )
-from marketplace.api import request_user
-from marketplace.api.listings import PUBLIC_READ_AUTH, ErrorOut
+from marketplace.api.common import PUBLIC_READ_AUTH, ErrorOut, request_user
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.models import Category, DeviceType, Listing, User
 from marketplace.selectors import listing_detail

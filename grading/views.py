@@ -53,11 +53,11 @@ from grading.services import (
     self_assessment_submit,
 )
 from marketplace.errors import Conflict, DomainError, MFARequired, NotFound, PermissionDenied, ValidationFailed
+from marketplace.listing_display import attribute_rows
 from marketplace.models import Category, Listing, User
 from marketplace.selectors import listing_detail
 from marketplace.services.accounts import user_has_mfa
 from marketplace.services.listings import listing_can_view, listing_get_for_manage
-from marketplace.views.listings import attribute_rows
 
 # Refusals an appraiser can act on from the queue; other refusals (no appraiser role, no
 # second factor) get the page that explains how to become able to grade.

@@ -17,8 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from marketplace.api import request_user
-from marketplace.api.listings import PUBLIC_READ_AUTH, ErrorOut
+from marketplace.api.common import PUBLIC_READ_AUTH, ErrorOut, request_user
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.models import User
 from wipe_cert.importers import IMPORTERS

@@ -30,10 +30,10 @@ from cms.services.flea import (
 from cms.views import show_error
 from marketplace.errors import DomainError, NotFound
 from marketplace.models import Membership, OrganisationKind, Role, User
+from marketplace.payments.csp import allow_stripe_js
 from marketplace.payments.stripe_gateway import IntentState
 from marketplace.services.fee_payments import fee_card_payments_enabled
 from marketplace.templatetags.listing_tags import format_money
-from marketplace.views.payments import allow_stripe_js
 
 
 def _money(fen: int) -> str:

@@ -11,15 +11,12 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import IO, Any, cast
 
-from allauth.headless.contrib.ninja.security import x_session_token_auth
-from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from marketplace.api import request_user
-from marketplace.api.security import session_auth
+from marketplace.api.common import PUBLIC_READ_AUTH, ErrorOut, request_user
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.forms.listings import ATTRIBUTE_FORMS, COMMON_FIELDS
 from marketplace.gates import BlockingReason, evaluate_gates
@@ -47,23 +44,6 @@ router = Router(tags=["listings"])
 # who manage the listing and to staff; everyone else sees the last four characters.
 IDENTIFIER_FIELDS = frozenset({"serial_number", "imei", "imei2", "meid", "vin"})
 MASK = "••••"
-
-
-class AnonymousAllowed:
-    """Last auth method of the public reads: lets a visitor in without credentials. A
-    request that does present a session token which did not authenticate is refused.
-    The OpenAPI document lists "no credentials" among these operations' security."""
-
-    openapi_anonymous = True
-
-    def __call__(self, request: HttpRequest) -> AnonymousUser | None:
-        if request.headers.get("X-Session-Token"):
-            return None
-        return AnonymousUser()
-
-
-anonymous_allowed = AnonymousAllowed()
-PUBLIC_READ_AUTH = [x_session_token_auth, session_auth, anonymous_allowed]
 
 
 # --- Input ------------------------------------------------------------------------
@@ -128,12 +108,6 @@ class ListingsQuery(Schema):
 
 
 # --- Output -----------------------------------------------------------------------
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    details: dict[str, Any]
 
 
 class DeliveryOut(Schema):

@@ -15,8 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
-from marketplace.api import request_user
-from marketplace.api.listings import ErrorOut
+from marketplace.api.common import ErrorOut, request_user
 from marketplace.models import DisputeKind, Offer, Order, OrderStatus, Party, PaymentProvider, User
 from marketplace.order_selectors import (
     offers_made_by,

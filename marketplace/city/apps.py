@@ -10,3 +10,4 @@ class CityConfig(AppConfig):
     label = "city"
     verbose_name = _("City data")
     default_auto_field = "django.db.models.BigAutoField"
+    demo_seeders = ((100, "marketplace.city.demo.seed_city_demo"),)

@@ -1,4 +1,4 @@
-"""Demo data of the city app (in seed_demo's DEMO_SEEDERS): the green-account factors with
+"""Demo data of the city app (a seed_demo step, declared on its AppConfig): the green-account factors with
 their sources, a few example relocation rules, six months of past trades between the
 demo seller and buyer, and the statistics rollup over them. Idempotent: existing factors
 and cities (which staff may have edited) are left alone."""

@@ -7,6 +7,10 @@ class ConsignmentConfig(AppConfig):
     label = "consignment"
     verbose_name = _("Consignment")
     default_auto_field = "django.db.models.BigAutoField"
+    demo_seeders = (
+        (10, "marketplace.consignment.demo.seed_consignment_agreement_demo"),
+        (70, "marketplace.consignment.demo.seed_consignment_demo"),
+    )
 
     def ready(self) -> None:
         from marketplace.consignment import receivers

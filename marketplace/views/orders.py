@@ -36,6 +36,7 @@ from marketplace.order_selectors import (
     orders_bought_by,
     orders_sold_by,
 )
+from marketplace.payments.csp import allow_stripe_js
 from marketplace.payments.stripe_gateway import PaymentError, card_payments_enabled, decline_message
 from marketplace.services.messages import conversation, message_send
 from marketplace.services.offers import offer_accept, offer_counter, offer_decline, offer_make
@@ -54,7 +55,6 @@ from marketplace.services.orders import (
     order_ship,
 )
 from marketplace.services.payments import payment_authorise, payment_refresh, payment_start
-from marketplace.views.payments import allow_stripe_js
 
 ORDERS_PER_PAGE = 20
 

@@ -23,7 +23,7 @@ LITTLE_PRINCE = "9787020050130"  # in cms/data/school_books.json: the title fill
 
 @pytest.fixture
 def demo(monkeypatch):
-    monkeypatch.setattr(seed_demo, "DEMO_SEEDERS", [seed_cms_demo])
+    monkeypatch.setattr(seed_demo, "demo_seeders", lambda: [seed_cms_demo])
     call_command("seed_demo")
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.fixture
 def demo(monkeypatch):
     """The demo accounts and the community pages (the listings are not needed here)."""
-    monkeypatch.setattr(seed_demo, "DEMO_SEEDERS", [seed_cms_demo])
+    monkeypatch.setattr(seed_demo, "demo_seeders", lambda: [seed_cms_demo])
     call_command("seed_demo")
 
 

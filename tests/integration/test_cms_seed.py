@@ -49,7 +49,7 @@ def counts() -> dict[str, int]:
 
 def test_seed_demo_builds_the_community_pages_once(monkeypatch):
     # Only the accounts and this seeder: the listings and rule sets have their own tests.
-    monkeypatch.setattr(seed_demo, "DEMO_SEEDERS", [seed_cms_demo])
+    monkeypatch.setattr(seed_demo, "demo_seeders", lambda: [seed_cms_demo])
     call_command("seed_demo")
     first = counts()
     call_command("seed_demo")

@@ -21,7 +21,9 @@ def test_seed_demo_adds_consigned_items_at_different_ages(core_gates, monkeypatc
 
     # The shop's listings in the marketplace demo name the consignor: the agreement comes first.
     monkeypatch.setattr(
-        seed_demo, "DEMO_SEEDERS", [seed_consignment_agreement_demo, seed_marketplace_demo, seed_consignment_demo]
+        seed_demo,
+        "demo_seeders",
+        lambda: [seed_consignment_agreement_demo, seed_marketplace_demo, seed_consignment_demo],
     )
     call_command("seed_demo")
     call_command("seed_demo")

@@ -1,7 +1,8 @@
 """Load the idempotent demo: the eight demo accounts of SPEC.md and their organisations.
 
-Running it twice leaves the same data. Later features add their demo data through
-`DEMO_SEEDERS` below, each a callable taking the command's `stdout`.
+Running it twice leaves the same data. Each app adds its demo data through the steps its
+AppConfig declares (`demo_seeders`, run in order by marketplace.demo_registry), each a
+callable taking the command's `stdout`; this command names no app.
 
 Quiet by default: the e-mails and the task and page logs of the seeding are dropped
 (`-v 2` shows them), the notifications it caused are marked read, and it ends with the
@@ -26,14 +27,8 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from cms.demo import seed_cms_demo
-from grading.demo import seed_consignment_grades_demo, seed_grading_demo
-from marketplace.city.demo import seed_city_demo
-from marketplace.consignment.demo import seed_consignment_agreement_demo, seed_consignment_demo
-from marketplace.credit.demo import seed_credit_demo
-from marketplace.demo import seed_marketplace_demo, seed_order_demo
+from marketplace.demo_registry import demo_seeders
 from marketplace.models import Membership, Notification, Organisation, OrganisationKind, Role, User
-from wipe_cert.demo import seed_erasure_demo
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - documented demo credential
 # One fixed, documented base32 TOTP secret for every demo account that needs 2FA.
@@ -110,20 +105,6 @@ ACCOUNTS = (
         note="flea-market organiser",
     ),
 )
-
-# Later features append callables here (e.g. listings, rule sets, CMS pages).
-DEMO_SEEDERS: list[Any] = [
-    seed_consignment_agreement_demo,  # before the shop's listings that name its consignor
-    seed_marketplace_demo,
-    seed_erasure_demo,
-    seed_grading_demo,
-    seed_cms_demo,
-    seed_order_demo,
-    seed_consignment_demo,
-    seed_consignment_grades_demo,  # grading's step for the books the shop took in
-    seed_credit_demo,
-    seed_city_demo,  # last: its statistics rollup covers the orders seeded before it
-]
 
 
 def ensure_totp(user: User) -> None:
@@ -213,5 +194,5 @@ class Command(BaseCommand):
             if account.mfa:
                 ensure_totp(user)
 
-        for seeder in DEMO_SEEDERS:
+        for seeder in demo_seeders():
             seeder(self.stdout)

@@ -13,8 +13,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.security import APIKeyHeader
 from pydantic import ConfigDict, Field, StrictInt
 
-from marketplace.api import request_user
-from marketplace.api.listings import ErrorOut
+from marketplace.api.common import ErrorOut, request_user
 from marketplace.credit.models import CreditRole, PartnerToken, Rating
 from marketplace.credit.report import published_keys, signed_report
 from marketplace.credit.selectors import credit_breakdown, has_consent, order_ratings, public_credit, tier_label
