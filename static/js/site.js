@@ -39,6 +39,23 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // On phones wide tables scroll sideways (site.css): one that does gets a tab stop, so
+  // keyboard users can scroll it too; it loses it when the window widens.
+  const markScrollableTables = () => {
+    for (const table of document.querySelectorAll("main table")) {
+      const scrolls = table.scrollWidth > table.clientWidth + 1;
+      if (scrolls && !table.hasAttribute("tabindex")) {
+        table.setAttribute("tabindex", "0");
+        table.dataset.scrollFocus = "";
+      } else if (!scrolls && "scrollFocus" in table.dataset) {
+        table.removeAttribute("tabindex");
+        delete table.dataset.scrollFocus;
+      }
+    }
+  };
+  markScrollableTables();
+  window.addEventListener("resize", markScrollableTables);
+
   // Filter drawers start open where there is room for a sidebar.
   if (window.matchMedia("(min-width: 900px)").matches) {
     for (const drawer of document.querySelectorAll("details[data-open-wide]")) drawer.open = true;
